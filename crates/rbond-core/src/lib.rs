@@ -5,10 +5,12 @@
 //! slave `i`, deliver to the bond, set a MAC, log a line). The Linux driver in `crates/rbond`
 //! is a thin shell around it.
 
+pub mod bond;
 pub mod types;
 pub mod frame;
 pub mod hash;
 pub mod options;
 pub mod status;
+pub mod tlb;
 
 pub use types::*;

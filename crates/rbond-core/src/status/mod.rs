@@ -1,1 +1,11 @@
-//! status (in progress)
+//! Bond status: the model the driver fills from the live bond (`model`) and its
+//! `/proc/net/bonding/<bond>` rendering (`render`, reference §2). The model derives
+//! `Serialize` so the CLI can print the same data as JSON.
+
+pub mod model;
+pub mod render;
+
+pub use model::{
+    churn, AdInfo, AggregatorInfo, BondStatus, LacpPduDetails, SlaveAdInfo, SlaveStatus,
+};
+pub use render::ipv6_compressed;

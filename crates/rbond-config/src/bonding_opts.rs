@@ -1,0 +1,350 @@
+//! `BONDING_OPTS="mode=1 miimon=100 ..."` with initscripts' semantics, checked through the
+//! core's one option table (`rbond_core::options`).
+//!
+//! What RHEL's `ifup-eth` does with the string, and so what we model:
+//! - it splits on whitespace; each word is `key=value`, key before the first `=`, value after
+//!   the last `=` (`${arg%%=*}` / `${arg##*=}`);
+//! - `mode` words are written first (a mode change needs the bond down and without slaves),
+//!   then every other word in order, each as `echo value > /sys/class/net/<bond>/bonding/<key>`,
+//!   on the fresh bond: down, no slaves;
+//! - `arp_ip_target=a,b` (no leading `+`/`-`) becomes `+a` and `+b`, each skipped if already
+//!   present; `arp_ip_target=+a` / `-a` is written as is;
+//! - `primary` is written after the slaves are enslaved; we do the same with `active_slave`
+//!   and `queue_id`, which need the slaves too. They are validated here, up front.
+//!
+//! Decisions (not in initscripts, which would just fail one `echo` and go on):
+//! - an unknown key is an error (the kernel has no such sysfs file), listing the valid keys;
+//! - `max_bonds` and `tx_queues` are module parameters only: a warning, ignored (set them in
+//!   `options bonding ...` in /etc/modprobe.d);
+//! - `slaves=` is an error: slaves come from the slaves' own ifcfg files (MASTER=, SLAVE=yes).
+
+use rbond_core::options::{lookup, settable_names, table::MODULE_ONLY, BondOptions, Errno, OptError, OptionDef, SetContext};
+use rbond_core::Mode;
+
+/// Keys written after the slaves are enslaved.
+pub const POST_ENSLAVE: &[&str] = &["primary", "active_slave", "queue_id"];
+
+/// A BONDING_OPTS problem, before it gets its file:line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptsError {
+    pub problem: String,
+    pub expected: String,
+}
+
+/// The result of applying BONDING_OPTS on top of the module defaults.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// Options after every pre-enslave write and `primary`.
+    pub effective: BondOptions,
+    /// Pre-enslave writes in initscripts' order (mode first), with arp targets expanded.
+    pub writes: Vec<(String, String)>,
+    /// Post-enslave writes (primary, active_slave, queue_id) in order.
+    pub post: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// The modes an option may be set in, as `name(num)` words.
+fn modes_of(def: &OptionDef) -> String {
+    Mode::ALL.iter().filter(|m| def.allowed_in(**m)).map(|m| format!("{}({})", m.name(), m.num())).collect::<Vec<_>>().join(", ")
+}
+
+/// Splits a core refusal into "what is wrong" and "expected".
+pub fn explain(err: &OptError, value_hint: &str) -> OptsError {
+    let def = lookup(err.option());
+    let mut problem = Vec::new();
+    let mut accepted = None;
+    for l in &err.lines {
+        let marker = format!("option {}: accepted: ", err.option());
+        if let Some(a) = l.strip_prefix(&marker) {
+            accepted = Some(a.to_string());
+        } else {
+            problem.push(l.clone());
+        }
+    }
+    let expected = match (err.errno, def) {
+        (Errno::EACCES, Some(d)) => format!("{} only in modes {}", d.name, modes_of(d)),
+        (Errno::EPERM, Some(d)) if matches!(d.name, "updelay" | "downdelay" | "peer_notif_delay") => {
+            format!("miimon=<ms> (not 0) before {}", d.name)
+        }
+        (Errno::ENOTEMPTY, Some(d)) => format!("{} set before any slave is enslaved", d.name),
+        (Errno::EBUSY, Some(d)) => format!("{} set while the bond is down", d.name),
+        (_, Some(d)) => accepted.unwrap_or_else(|| d.accepted()),
+        (_, None) => accepted.unwrap_or_else(|| value_hint.to_string()),
+    };
+    OptsError { problem: problem.join("; "), expected }
+}
+
+fn ctx_fresh() -> SetContext {
+    SetContext { has_slaves: false, is_up: false }
+}
+
+/// Apply `text` (the BONDING_OPTS value) to a bond that starts with `base` (the module
+/// defaults). Slave-dependent writes are only syntax- and mode-checked here; the caller checks
+/// the interface names against the bond's slaves.
+pub fn apply(base: &BondOptions, text: &str) -> Result<Applied, OptsError> {
+    let mut words: Vec<(String, String)> = Vec::new();
+    let mut warnings = Vec::new();
+    for w in text.split_whitespace() {
+        let Some((key, _)) = w.split_once('=') else {
+            return Err(OptsError {
+                problem: format!("'{w}' has no value"),
+                expected: format!("key=value words, e.g. {w}=<value>"),
+            });
+        };
+        let value = w.rsplit('=').next().unwrap_or("");
+        let Some(def) = lookup(key) else {
+            return Err(OptsError {
+                problem: format!("unknown bonding option '{key}' (the kernel has no such sysfs file)"),
+                expected: format!("one of: {}", settable_names().join(", ")),
+            });
+        };
+        if def.set_flags & MODULE_ONLY != 0 {
+            warnings.push(format!(
+                "{key} is a module parameter only, ignored here; set it with `options bonding {key}={value}` in /etc/modprobe.d/bonding.conf"
+            ));
+            continue;
+        }
+        if def.name == "slaves" {
+            return Err(OptsError {
+                problem: "slaves cannot be set in BONDING_OPTS".into(),
+                expected: "MASTER=<bond> and SLAVE=yes in each slave's ifcfg file".into(),
+            });
+        }
+        words.push((def.name.to_string(), value.to_string()));
+    }
+
+    let mut o = base.clone();
+    let mut writes = Vec::new();
+    let set = |o: &mut BondOptions, k: &str, v: &str, ctx: SetContext, warnings: &mut Vec<String>| -> Result<(), OptsError> {
+        let w = o.set(k, v, &ctx).map_err(|e| explain(&e, v))?;
+        warnings.extend(w);
+        Ok(())
+    };
+    // 1. mode first.
+    for (k, v) in words.iter().filter(|(k, _)| k == "mode") {
+        set(&mut o, k, v, ctx_fresh(), &mut warnings)?;
+        writes.push((k.clone(), v.clone()));
+    }
+    // 2. everything else but the post-enslave keys, in order.
+    for (k, v) in words.iter().filter(|(k, _)| k != "mode" && !POST_ENSLAVE.contains(&k.as_str())) {
+        if k == "arp_ip_target" && !v.starts_with(['+', '-']) {
+            for a in v.split(',').filter(|s| !s.is_empty()) {
+                if o.arp_ip_targets.iter().any(|t| t.to_string() == a) {
+                    continue; // initscripts greps the sysfs file first and skips it
+                }
+                let item = format!("+{a}");
+                set(&mut o, k, &item, ctx_fresh(), &mut warnings)?;
+                writes.push((k.clone(), item));
+            }
+            continue;
+        }
+        set(&mut o, k, v, ctx_fresh(), &mut warnings)?;
+        writes.push((k.clone(), v.clone()));
+    }
+    // 3. post-enslave keys, checked in the state the bond has then: up, with slaves.
+    let after = SetContext { has_slaves: true, is_up: true };
+    let mut post = Vec::new();
+    for (k, v) in words.iter().filter(|(k, _)| POST_ENSLAVE.contains(&k.as_str())) {
+        let def = lookup(k).expect("looked up above");
+        if k == "primary" {
+            set(&mut o, k, v, after, &mut warnings)?;
+        } else {
+            o.precheck(def, &after).map_err(|e| explain(&e, v))?;
+        }
+        post.push((k.clone(), v.clone()));
+    }
+    Ok(Applied { effective: o, writes, post, warnings })
+}
+
+/// Options compared by `diff_writes`, in a write order that works from any state: mode first
+/// (its side effects touch the monitors), monitors before the delays and arp_validate they
+/// affect. `primary` and slave-dependent options are not here.
+const DIFF_ORDER: &[&str] = &[
+    "mode",
+    "miimon",
+    "updelay",
+    "downdelay",
+    "peer_notif_delay",
+    "arp_interval",
+    "arp_ip_target",
+    "ns_ip6_target",
+    "arp_missed_max",
+    "arp_validate",
+    "arp_all_targets",
+    "primary_reselect",
+    "fail_over_mac",
+    "xmit_hash_policy",
+    "packets_per_slave",
+    "lacp_rate",
+    "lacp_active",
+    "ad_select",
+    "min_links",
+    "ad_actor_sys_prio",
+    "ad_actor_system",
+    "ad_user_port_key",
+    "coupled_control",
+    "broadcast_neighbor",
+    "num_grat_arp",
+    "all_slaves_active",
+    "resend_igmp",
+    "lp_interval",
+    "tlb_dynamic_lb",
+    "use_carrier",
+];
+
+/// The value to write to reach `show` output (`802.3ad 4` -> `802.3ad`).
+fn write_form(shown: &str) -> String {
+    shown.split(' ').next().unwrap_or("").to_string()
+}
+
+/// Target-list options shown as space-separated lists.
+fn list_items(shown: &str) -> Vec<&str> {
+    shown.split(' ').filter(|s| !s.is_empty()).collect()
+}
+
+/// The sysfs writes that turn `from` into `to` (except `primary`), each checked with `ctx`.
+/// Returns the writes that succeed and the refusals; a refused write is skipped and the
+/// following ones still tried, so callers see every refusal at once.
+pub fn diff_writes(from: &BondOptions, to: &BondOptions, ctx: &SetContext) -> (Vec<(String, String)>, Vec<OptError>) {
+    let mut cur = from.clone();
+    let mut writes = Vec::new();
+    let mut errors = Vec::new();
+    for &name in DIFF_ORDER {
+        let (Some(have), Some(want)) = (cur.show(name), to.show(name)) else { continue };
+        if have == want {
+            continue;
+        }
+        let vals: Vec<String> = if name == "arp_ip_target" || name == "ns_ip6_target" {
+            // Remove what should go, then add what is missing; if the order differs, rebuild.
+            let h = list_items(&have);
+            let w = list_items(&want);
+            let keep_prefix = h.iter().filter(|a| w.contains(a)).copied().collect::<Vec<_>>();
+            let in_order = w.starts_with(&keep_prefix);
+            let mut v: Vec<String> = Vec::new();
+            for a in &h {
+                if !in_order || !w.contains(a) {
+                    v.push(format!("-{a}"));
+                }
+            }
+            for a in &w {
+                if !in_order || !h.contains(a) {
+                    v.push(format!("+{a}"));
+                }
+            }
+            v
+        } else {
+            vec![write_form(&want)]
+        };
+        for v in vals {
+            match cur.set(name, &v, ctx) {
+                Ok(_) => writes.push((name.to_string(), v)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    (writes, errors)
+}
+
+/// True when `a` and `b` show the same value for every option `diff_writes` handles.
+pub fn same_shown(a: &BondOptions, b: &BondOptions) -> bool {
+    DIFF_ORDER.iter().all(|n| a.show(n) == b.show(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_opts() {
+        let a = apply(&BondOptions::default(), "mode=1 miimon=100").unwrap();
+        assert_eq!(a.effective.mode, Mode::ActiveBackup);
+        assert_eq!(a.effective.miimon, 100);
+        assert_eq!(a.writes, vec![("mode".into(), "1".into()), ("miimon".into(), "100".into())]);
+        assert!(a.post.is_empty());
+    }
+
+    #[test]
+    fn mode_goes_first_and_names_work() {
+        let a = apply(&BondOptions::default(), "lacp_rate=fast mode=802.3ad xmit_hash_policy=layer3+4").unwrap();
+        assert_eq!(a.writes[0], ("mode".into(), "802.3ad".into()));
+        assert_eq!(a.effective.mode, Mode::Ieee8023ad);
+        assert_eq!(a.effective.miimon, 100, "802.3ad forces miimon 100");
+        assert_eq!(a.effective.show("lacp_rate").unwrap(), "fast 1");
+        let b = apply(&BondOptions::default(), "mode=active-backup").unwrap();
+        assert_eq!(b.effective.mode, Mode::ActiveBackup);
+    }
+
+    #[test]
+    fn arp_targets_expand_and_dedupe() {
+        let a = apply(&BondOptions::default(), "arp_interval=200 arp_ip_target=198.18.0.1,198.18.0.2 arp_ip_target=198.18.0.1").unwrap();
+        assert_eq!(a.effective.arp_ip_targets.len(), 2);
+        assert_eq!(
+            a.writes,
+            vec![
+                ("arp_interval".into(), "200".into()),
+                ("arp_ip_target".into(), "+198.18.0.1".into()),
+                ("arp_ip_target".into(), "+198.18.0.2".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn primary_is_post_and_checked() {
+        let a = apply(&BondOptions::default(), "primary=eth0 mode=1").unwrap();
+        assert_eq!(a.post, vec![("primary".into(), "eth0".into())]);
+        assert_eq!(a.effective.primary.as_deref(), Some("eth0"));
+        let e = apply(&BondOptions::default(), "mode=0 primary=eth0").unwrap_err();
+        assert_eq!(e.problem, "option primary: mode dependency failed, not supported in mode balance-rr(0)");
+        assert!(e.expected.contains("active-backup(1)"), "{}", e.expected);
+    }
+
+    #[test]
+    fn refusals() {
+        let e = apply(&BondOptions::default(), "mode=7").unwrap_err();
+        assert!(e.problem.starts_with("option mode: invalid value (7)"), "{e:?}");
+        assert!(e.expected.contains("active-backup (1)"), "{e:?}");
+        let e = apply(&BondOptions::default(), "bogus=1").unwrap_err();
+        assert!(e.problem.contains("unknown bonding option 'bogus'"));
+        assert!(e.expected.contains("miimon"));
+        let e = apply(&BondOptions::default(), "updelay=200").unwrap_err();
+        assert!(e.problem.contains("MII monitoring is disabled"), "{e:?}");
+        let e = apply(&BondOptions::default(), "miimon").unwrap_err();
+        assert!(e.problem.contains("has no value"));
+    }
+
+    #[test]
+    fn max_bonds_warns() {
+        let a = apply(&BondOptions::default(), "mode=1 max_bonds=2").unwrap();
+        assert_eq!(a.warnings.len(), 1);
+        assert!(a.warnings[0].contains("module parameter"));
+    }
+
+    #[test]
+    fn diff_reaches_target() {
+        let to = apply(&BondOptions::default(), "mode=4 lacp_rate=1 miimon=50 updelay=100 xmit_hash_policy=layer2+3 ad_select=count").unwrap().effective;
+        let (w, errs) = diff_writes(&BondOptions::default(), &to, &SetContext::default());
+        assert!(errs.is_empty());
+        assert_eq!(w[0], ("mode".into(), "802.3ad".into()));
+        let mut replay = BondOptions::default();
+        for (k, v) in &w {
+            replay.set(k, v, &SetContext::default()).unwrap();
+        }
+        assert!(same_shown(&replay, &to));
+        // A live bond refuses mode changes with the kernel's reason.
+        let (_, errs) = diff_writes(&to, &BondOptions::default(), &SetContext { has_slaves: true, is_up: true });
+        assert!(errs.iter().any(|e| e.to_string().contains("option mode: unable to set because the bond device has slaves")), "{errs:?}");
+    }
+
+    #[test]
+    fn diff_targets() {
+        let mut from = BondOptions::default();
+        from.set("arp_ip_target", "+198.18.0.1", &SetContext::default()).unwrap();
+        from.set("arp_ip_target", "+198.18.0.2", &SetContext::default()).unwrap();
+        let mut to = BondOptions::default();
+        to.set("arp_ip_target", "+198.18.0.2", &SetContext::default()).unwrap();
+        to.set("arp_ip_target", "+198.18.0.3", &SetContext::default()).unwrap();
+        let (w, e) = diff_writes(&from, &to, &SetContext::default());
+        assert!(e.is_empty());
+        assert_eq!(w, vec![("arp_ip_target".into(), "-198.18.0.1".into()), ("arp_ip_target".into(), "+198.18.0.3".into())]);
+    }
+}

@@ -1,0 +1,159 @@
+//! The ARP monitor (reference §7.2): probes `arp_ip_target`s from the slaves and judges a
+//! slave's link by the frames it sends and receives.
+//!
+//! "Within k intervals of t" means `t − I ≤ now ≤ t + k·I + I/2`.
+
+use super::{Action, Bond, Level};
+use crate::frame;
+use crate::types::{LinkState, Millis, Mode, SlaveIdx};
+use std::net::Ipv4Addr;
+
+fn within(now: Millis, t: Millis, k: u64, iv: u64) -> bool {
+    now + iv >= t && now <= t + k * iv + iv / 2
+}
+
+/// Receive side: update the slave's last receive time per arp_validate.
+pub(crate) fn arpmon_rx(b: &mut Bond, i: SlaveIdx, f: &[u8], now: Millis) {
+    let v = b.opts.arp_validate;
+    let is_active = match b.opts.mode {
+        Mode::ActiveBackup => b.curr_active == Some(i),
+        _ => !b.slaves[i].backup,
+    };
+    let validated = if is_active { v.validates_active() } else { v.validates_backup() };
+    let arp = frame::parse_arp(f);
+    if !validated {
+        if !v.filters() || arp.is_some() {
+            b.slaves[i].last_rx = now;
+        }
+        return;
+    }
+    let Some(a) = arp else { return };
+    // The pair (sender, target) is valid if the sender is a target and the target is ours.
+    // A backup also accepts the swapped pair: the active slave's broadcast request.
+    let check = |sip: Ipv4Addr, tip: Ipv4Addr| -> Option<usize> {
+        if sip.is_unspecified() || !b.local_v4.contains(&tip) {
+            return None;
+        }
+        b.opts.arp_ip_targets.iter().position(|t| *t == sip)
+    };
+    let hit = if is_active { check(a.spa, a.tpa) } else { check(a.spa, a.tpa).or_else(|| check(a.tpa, a.spa)) };
+    if let Some(t) = hit {
+        let s = &mut b.slaves[i];
+        s.last_rx = now;
+        s.target_last_rx[t] = now;
+    }
+}
+
+/// The slave's receive time as arp_all_targets defines it.
+fn rx_time(b: &Bond, i: SlaveIdx) -> Millis {
+    let s = &b.slaves[i];
+    let n = b.opts.arp_ip_targets.len();
+    if b.opts.arp_all_targets == crate::options::ArpAllTargets::All && n > 0 && b.opts.arp_validate != crate::options::ArpValidate::None {
+        s.target_last_rx[..n].iter().copied().min().unwrap_or(s.last_rx)
+    } else {
+        s.last_rx
+    }
+}
+
+fn send_probes(b: &mut Bond, i: SlaveIdx, now: Millis) {
+    let src = b.local_v4.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let mac = b.slaves[i].cur_mac;
+    let name = b.slaves[i].name.clone();
+    for t in b.opts.arp_ip_targets.clone() {
+        b.actions.push_back(Action::SendFrame { slave: name.clone(), frame: frame::build::arp_request(mac, src, t, None) });
+    }
+    b.slaves[i].last_tx = now;
+}
+
+fn set_link(b: &mut Bond, i: SlaveIdx, up: bool, now: Millis) {
+    let asa = b.opts.all_slaves_active;
+    let mode = b.opts.mode;
+    let s = &mut b.slaves[i];
+    if up {
+        s.link = LinkState::Up;
+        s.last_link_up = now;
+        if mode != Mode::ActiveBackup {
+            s.backup = false;
+            s.inactive = false;
+        }
+    } else {
+        s.link = LinkState::Down;
+        s.link_failure_count += 1;
+        if mode == Mode::ActiveBackup {
+            s.backup = true;
+            s.inactive = !asa;
+        }
+    }
+    let n = s.name.clone();
+    let msg = if up { "link status definitely up" } else { "link status definitely down, disabling slave" };
+    b.log(Level::Info, Some(&n), msg.into());
+}
+
+/// One ARP monitor interval. Returns whether a slave's link changed.
+pub(crate) fn arpmon_tick(b: &mut Bond, now: Millis) -> bool {
+    let iv = b.opts.arp_interval as u64;
+    let missed = b.opts.arp_missed_max as u64;
+    let mut changed = false;
+    if b.opts.mode != Mode::ActiveBackup {
+        for i in 0..b.slaves.len() {
+            let (tx, rx) = (b.slaves[i].last_tx, rx_time(b, i));
+            if b.slaves[i].link != LinkState::Up {
+                if within(now, tx, 1, iv) && within(now, rx, 1, iv) {
+                    set_link(b, i, true, now);
+                    changed = true;
+                }
+            } else if !within(now, tx, missed, iv) || !within(now, rx, missed, iv) {
+                set_link(b, i, false, now);
+                changed = true;
+            }
+            if b.slaves[i].obs.admin_up {
+                send_probes(b, i, now);
+            }
+        }
+        return changed;
+    }
+    // Active-backup.
+    for i in 0..b.slaves.len() {
+        let rx = rx_time(b, i);
+        let tx = b.slaves[i].last_tx;
+        let s = &b.slaves[i];
+        if s.link != LinkState::Up {
+            if within(now, rx, 1, iv) {
+                set_link(b, i, true, now);
+                changed = true;
+            }
+            continue;
+        }
+        // Grace period after coming up or becoming active.
+        if within(now, s.last_link_up, 2, iv) {
+            continue;
+        }
+        let down = if b.curr_active == Some(i) {
+            !within(now, tx, missed, iv) || !within(now, rx, missed, iv)
+        } else {
+            b.arp_probe_rotor.is_none() && !within(now, rx, missed + 1, iv)
+        };
+        if down {
+            set_link(b, i, false, now);
+            changed = true;
+        }
+    }
+    // Probes: on the active slave; without one, rotate a probing slave.
+    match b.curr_active {
+        Some(a) if b.slaves[a].link == LinkState::Up => {
+            b.arp_probe_rotor = None;
+            send_probes(b, a, now);
+        }
+        _ => {
+            let n = b.slaves.len();
+            if n > 0 {
+                let next = b.arp_probe_rotor.map_or(0, |r| (r + 1) % n);
+                b.arp_probe_rotor = Some(next);
+                if b.slaves[next].obs.admin_up {
+                    send_probes(b, next, now);
+                }
+            }
+        }
+    }
+    changed
+}

@@ -1,0 +1,954 @@
+//! The bond: one state machine that takes events and emits actions (sans-IO).
+//!
+//! Events in: `enslave`, `release`, `set_option`, `set_admin_up`, `link_observed`
+//! (carrier/speed seen by the driver), `tick(now)`, and per frame `tx_target` / `rx_verdict`.
+//! Actions out: `poll_action()` yields MAC changes, carrier changes, frames to send and log
+//! lines, which the driver carries out. `poll_timeout()` says when `tick` is due next.
+//!
+//! The per-frame calls (`tx_target`, `rx_verdict`) allocate nothing: the list of slaves that
+//! can transmit is rebuilt only when a slave's state changes.
+
+pub mod mii;
+pub mod select;
+pub mod slave;
+mod status;
+
+use crate::frame;
+use crate::hash::xmit_hash;
+use crate::options::{
+    lookup, BondOptions, Errno, FailOverMac, Opt, OptError, SetContext,
+};
+use crate::tlb::{TlbSlave, TxTable};
+use crate::types::*;
+use mii::MiiCommit;
+pub use slave::Slave;
+use std::collections::VecDeque;
+
+/// Where a frame from the bond device goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxTarget {
+    Drop,
+    Slave(SlaveIdx),
+    /// A copy on every slave in [`Bond::tx_slaves`] (broadcast mode).
+    AllUsable,
+}
+
+/// What happens to a frame received on a slave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxVerdict {
+    /// Hand it to the bond device.
+    Deliver,
+    /// Suppressed (inactive slave, or not for the bond).
+    Drop,
+    /// A LACPDU or marker for the 802.3ad machines (consumed, not delivered).
+    Lacp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+}
+
+/// What the driver must do. Slaves are named (not indexed) so actions stay valid
+/// whatever happens to the slave list afterwards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Program a slave's MAC address.
+    SetSlaveMac { slave: String, mac: MacAddr },
+    /// Program the bond device's MAC address.
+    SetBondMac(MacAddr),
+    /// Turn the bond device's carrier on or off.
+    SetCarrier(bool),
+    /// Send a control frame (no vnet header) on a slave.
+    SendFrame { slave: String, frame: Vec<u8> },
+    /// Announce the bond's addresses (gratuitous ARP / unsolicited NA, §6.6) on a slave,
+    /// using the bond MAC. The driver knows the addresses; the core decides when.
+    NotifyPeers { slave: String, mac: MacAddr },
+    /// The current active slave changed (modes 1, 5, 6; informational).
+    ActiveChanged { old: Option<String>, new: Option<String> },
+    /// A kernel-style log line. `slave` adds the `(slave <if>): ` part.
+    Log { level: Level, slave: Option<String>, msg: String },
+}
+
+pub struct Bond {
+    pub name: String,
+    /// Kernel release shown in the /proc header.
+    pub release: String,
+    pub opts: BondOptions,
+    pub mac: MacAddr,
+    /// True while the bond MAC is the random one it was created with (§6.1).
+    mac_random: bool,
+    pub admin_up: bool,
+    slaves: Vec<Slave>,
+    curr_active: Option<SlaveIdx>,
+    force_primary: bool,
+    carrier: bool,
+    /// Slaves that can transmit, in slave order (xor/802.3ad/broadcast/tlb use it).
+    usable: Vec<SlaveIdx>,
+    rr_counter: u32,
+    rng: u32,
+    next_mii: Option<Millis>,
+    send_peer_notif: u32,
+    tlb: TxTable,
+    tlb_slaves: Vec<TlbSlave>,
+    /// 802.3ad: the active aggregator as the LACP machines report it.
+    ad_aggregator: Option<crate::status::AggregatorInfo>,
+    actions: VecDeque<Action>,
+    local_v4: Vec<std::net::Ipv4Addr>,
+    /// ARP monitor, mode 1 without an active slave: the slave probing this interval.
+    arp_probe_rotor: Option<SlaveIdx>,
+}
+
+fn mode_list(s: &[Slave]) -> impl Iterator<Item = (SlaveIdx, &Slave)> {
+    s.iter().enumerate()
+}
+
+impl Bond {
+    /// A new bond, administratively down, with the (random) MAC its device was created with.
+    pub fn new(name: &str, mac: MacAddr, release: &str) -> Bond {
+        Bond {
+            name: name.to_string(),
+            release: release.to_string(),
+            opts: BondOptions::default(),
+            mac,
+            mac_random: true,
+            admin_up: false,
+            slaves: Vec::new(),
+            curr_active: None,
+            force_primary: false,
+            carrier: false,
+            usable: Vec::with_capacity(64),
+            rr_counter: 0,
+            rng: 0x9e37_79b9,
+            next_mii: None,
+            send_peer_notif: 0,
+            tlb: TxTable::new(),
+            tlb_slaves: Vec::new(),
+            ad_aggregator: None,
+            actions: VecDeque::new(),
+            local_v4: Vec::new(),
+            arp_probe_rotor: None,
+        }
+    }
+
+    // ----- queries -------------------------------------------------------------------
+
+    pub fn slaves(&self) -> &[Slave] {
+        &self.slaves
+    }
+    pub fn slave_index(&self, name: &str) -> Option<SlaveIdx> {
+        self.slaves.iter().position(|s| s.name == name)
+    }
+    pub fn active_slave(&self) -> Option<SlaveIdx> {
+        self.curr_active
+    }
+    pub fn carrier(&self) -> bool {
+        self.carrier
+    }
+    /// Slaves that can transmit now, in slave order.
+    pub fn tx_slaves(&self) -> &[SlaveIdx] {
+        &self.usable
+    }
+    /// The next action for the driver, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+    /// When `tick` must be called next (None: no timer is running).
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let tlb = if self.admin_up && self.opts.mode.is_tlb() { Some(self.tlb.next_deadline()) } else { None };
+        [self.next_mii, tlb].into_iter().flatten().min()
+    }
+
+    fn log(&mut self, level: Level, slave: Option<&str>, msg: String) {
+        self.actions.push_back(Action::Log { level, slave: slave.map(str::to_string), msg });
+    }
+
+    fn ctx(&self) -> SetContext {
+        SetContext { has_slaves: !self.slaves.is_empty(), is_up: self.admin_up }
+    }
+
+    // ----- admin events --------------------------------------------------------------
+
+    /// `ip link set <bond> up|down`.
+    pub fn set_admin_up(&mut self, up: bool, now: Millis) {
+        if up == self.admin_up {
+            return;
+        }
+        self.admin_up = up;
+        if up {
+            self.schedule_monitors(now);
+            // Like bond_open: take the current link states, then choose the active slave.
+            self.mii_tick(now);
+            self.reselect(now);
+        } else {
+            self.next_mii = None;
+            self.send_peer_notif = 0;
+        }
+        self.update_carrier();
+    }
+
+    /// The administrator sets the bond's MAC address (`ip link set bond0 address ...`).
+    pub fn set_bond_mac(&mut self, mac: MacAddr) {
+        self.mac = mac;
+        self.mac_random = false;
+        if self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac == FailOverMac::Active {
+            // fail_over_mac=active: a manual change is silently ignored (§6.5).
+            return;
+        }
+        self.actions.push_back(Action::SetBondMac(mac));
+        let names: Vec<String> = self.slaves.iter().map(|s| s.name.clone()).collect();
+        for n in names {
+            self.set_slave_mac(&n, mac);
+        }
+    }
+
+    fn set_slave_mac(&mut self, name: &str, mac: MacAddr) {
+        if let Some(i) = self.slave_index(name) {
+            self.slaves[i].cur_mac = mac;
+        }
+        self.actions.push_back(Action::SetSlaveMac { slave: name.to_string(), mac });
+    }
+
+    fn slaves_keep_own_mac(&self) -> bool {
+        self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac != FailOverMac::None
+    }
+
+    /// Enslaves an interface whose existence the driver has checked. `perm` is its MAC
+    /// now; `obs` its link. Returns the kernel's notes.
+    pub fn enslave(&mut self, name: &str, perm: MacAddr, obs: LinkObservation, now: Millis) -> Result<Vec<String>, OptError> {
+        let opt = "slaves";
+        if name == self.name {
+            return Err(OptError::new(opt, Errno::EPERM, vec!["Error: Cannot enslave bond to itself.".into(),]));
+        }
+        if self.slave_index(name).is_some() {
+            return Err(OptError::new(
+                opt,
+                Errno::EBUSY,
+                vec![
+                    format!("(slave {name}): Error: Device is in use and cannot be enslaved"),
+                    format!("option {opt}: unable to set because the bond device is up"),
+                ],
+            ));
+        }
+        let mut notes = Vec::new();
+        let first = self.slaves.is_empty();
+        if first && self.mac_random {
+            // The bond takes the first slave's MAC (§6.1).
+            self.mac = perm;
+            self.mac_random = false;
+            self.actions.push_back(Action::SetBondMac(perm));
+        }
+        let mut s = Slave::new(name, perm, obs, now);
+        let monitor_on = self.opts.miimon > 0 || self.opts.arp_interval > 0;
+        s.link = if !monitor_on || s.mii_link_up() { LinkState::Up } else { LinkState::Down };
+        if s.link == LinkState::Up && self.opts.miimon > 0 && self.opts.updelay > 0 {
+            s.link = LinkState::Back;
+            s.delay = self.opts.updelay as i64;
+        }
+        if self.opts.mode.is_tlb() && s.speed_mbps.is_none() && s.link == LinkState::Up {
+            s.link = LinkState::Down;
+            notes.push("failed to get link speed/duplex".into());
+        }
+        s.last_link_up = now;
+        // Modes 1 and 4 start new slaves as backups; the others are active at once.
+        s.backup = matches!(self.opts.mode, Mode::ActiveBackup | Mode::Ieee8023ad);
+        s.inactive = s.backup && !self.opts.all_slaves_active;
+        self.slaves.push(s);
+        if !self.slaves_keep_own_mac() {
+            let mac = self.mac;
+            self.set_slave_mac(name, mac);
+        }
+        if self.opts.mode.uses_primary() && self.opts.primary.as_deref() == Some(name) {
+            self.force_primary = true;
+        }
+        let i = self.slaves.len() - 1;
+        let st = self.slaves[i].link;
+        let msg = match (self.opts.mode, st) {
+            (Mode::ActiveBackup, _) => "Enslaving as a backup interface with an up link".to_string(),
+            _ => "Enslaving as an active interface with an up link".to_string(),
+        };
+        let msg = if st == LinkState::Up || st == LinkState::Back { msg } else { msg.replace("an up", "a down") };
+        self.log(Level::Info, Some(name), msg);
+        if self.opts.mode.is_tlb() {
+            self.tlb.force_rebalance();
+        }
+        if self.admin_up && self.next_mii.is_none() {
+            self.schedule_monitors(now);
+        }
+        self.reselect(now);
+        self.update_carrier();
+        Ok(notes)
+    }
+
+    /// Releases a slave; the driver restores its permanent MAC and device state.
+    pub fn release(&mut self, name: &str, now: Millis) -> Result<(), OptError> {
+        let Some(i) = self.slave_index(name) else {
+            return Err(OptError::new("slaves", Errno::EINVAL, vec![format!("option slaves: invalid value (-{name})")]));
+        };
+        let was_active = self.curr_active == Some(i);
+        let s = self.slaves.remove(i);
+        if self.opts.mode.is_tlb() {
+            self.tlb.slave_released(i);
+        }
+        self.curr_active = match self.curr_active {
+            Some(c) if c == i => None,
+            Some(c) if c > i => Some(c - 1),
+            c => c,
+        };
+        let restore = !(self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac == FailOverMac::Active);
+        if restore {
+            self.actions.push_back(Action::SetSlaveMac { slave: s.name.clone(), mac: s.perm_hwaddr });
+        }
+        let how = if was_active { "Releasing active interface" } else { "Releasing backup interface" };
+        self.log(Level::Info, Some(name), how.into());
+        if self.slaves.is_empty() {
+            // The kernel randomizes the bond MAC again; the driver picks the new address.
+            self.mac_random = true;
+            self.next_mii = None;
+        }
+        if was_active {
+            self.change_active(None, now);
+        }
+        self.reselect(now);
+        self.update_carrier();
+        Ok(())
+    }
+
+    /// A sysfs-style write to one option (reference §1). Enslaving and releasing
+    /// (`slaves`) need the driver and go through `enslave`/`release` instead.
+    pub fn set_option(&mut self, name: &str, value: &str, now: Millis) -> Result<Vec<String>, OptError> {
+        let d = lookup(name).ok_or_else(|| crate::options::unknown_option(name))?;
+        match d.id {
+            Opt::ActiveSlave => {
+                self.opts.precheck(d, &self.ctx())?;
+                self.set_active_slave(value, now).map(|_| Vec::new())
+            }
+            Opt::QueueId => self.set_queue_id(value).map(|_| Vec::new()),
+            Opt::Slaves => Err(OptError::new(name, Errno::EINVAL, vec!["option slaves: handled by the daemon".into()])),
+            _ => {
+                let old = self.opts.clone();
+                let w = self.opts.set(name, value, &self.ctx())?;
+                self.after_option_change(d.id, &old, now);
+                Ok(w)
+            }
+        }
+    }
+
+    /// `ip link add ... arp_ip_target a,b` (replace the list).
+    pub fn set_target_list(&mut self, name: &str, list: &str, now: Millis) -> Result<Vec<String>, OptError> {
+        let old = self.opts.clone();
+        let w = self.opts.set_target_list(name, list)?;
+        self.after_option_change(Opt::ArpIpTarget, &old, now);
+        Ok(w)
+    }
+
+    fn after_option_change(&mut self, id: Opt, old: &BondOptions, now: Millis) {
+        match id {
+            Opt::Miimon | Opt::ArpInterval | Opt::Mode => {
+                if old.miimon != self.opts.miimon || old.arp_interval != self.opts.arp_interval {
+                    self.next_mii = None;
+                    if self.admin_up {
+                        self.schedule_monitors(now);
+                    }
+                }
+            }
+            Opt::Primary => {
+                // A primary that is enslaved becomes active if its link is up, whatever
+                // primary_reselect says (§1.3).
+                self.force_primary = self.primary_idx().is_some();
+                self.reselect(now);
+            }
+            Opt::PrimaryReselect => self.reselect(now),
+            Opt::AllSlavesActive => {
+                let asa = self.opts.all_slaves_active;
+                for s in &mut self.slaves {
+                    s.inactive = s.backup && !asa;
+                }
+            }
+            Opt::MinLinks => self.update_carrier(),
+            _ => {}
+        }
+    }
+
+    fn set_active_slave(&mut self, value: &str, now: Millis) -> Result<(), OptError> {
+        let name = value.split('\n').next().unwrap_or("").trim();
+        let opt = "active_slave";
+        if name.is_empty() {
+            self.change_active(None, now);
+            self.reselect(now);
+            return Ok(());
+        }
+        let Some(i) = self.slave_index(name) else {
+            return Err(OptError::new(
+                opt,
+                Errno::EINVAL,
+                vec![format!("(slave {name}): Device is not bonding slave"), format!("option {opt}: invalid value ({name})")],
+            ));
+        };
+        if Some(i) == self.curr_active {
+            self.log(Level::Info, Some(name), "Setting as active slave".into());
+            return Ok(());
+        }
+        let s = &self.slaves[i];
+        if self.curr_active.is_none() || !s.obs.admin_up || s.link != LinkState::Up {
+            return Err(OptError::new(
+                opt,
+                Errno::EINVAL,
+                vec![
+                    format!("Could not set as active slave; either {name} is down or the link is down"),
+                    format!("option {opt}: invalid value ({name})"),
+                ],
+            ));
+        }
+        self.log(Level::Info, Some(name), "Setting as active slave".into());
+        self.change_active(Some(i), now);
+        Ok(())
+    }
+
+    fn set_queue_id(&mut self, value: &str) -> Result<(), OptError> {
+        let opt = "queue_id";
+        let text = value.split('\n').next().unwrap_or("").trim();
+        let bad = |why: &str| {
+            OptError::new(opt, Errno::EPERM, vec![format!("option {opt}: {why} ({text}); expected <ifname>:<queue id>")])
+        };
+        let (ifname, q) = text.rsplit_once(':').ok_or_else(|| bad("invalid value"))?;
+        let qid: u16 = q.parse().map_err(|_| bad("invalid queue id"))?;
+        if qid > 16 {
+            return Err(bad("queue id above the bond's 16 tx queues"));
+        }
+        let i = self.slave_index(ifname).ok_or_else(|| bad("not a slave of this bond"))?;
+        if qid != 0 && self.slaves.iter().enumerate().any(|(j, s)| j != i && s.queue_id == qid) {
+            return Err(bad("queue id already used by another slave"));
+        }
+        self.slaves[i].queue_id = qid;
+        Ok(())
+    }
+
+    /// Per-slave `prio` (netlink IFLA_BOND_SLAVE_PRIO); re-runs the selection.
+    pub fn set_slave_prio(&mut self, name: &str, prio: i32, now: Millis) -> Result<(), OptError> {
+        let i = self.slave_index(name).ok_or_else(|| {
+            OptError::new("prio", Errno::EINVAL, vec![format!("(slave {name}): Device is not our slave")])
+        })?;
+        self.slaves[i].prio = prio;
+        self.reselect(now);
+        Ok(())
+    }
+
+    // ----- link monitoring -----------------------------------------------------------
+
+    fn schedule_monitors(&mut self, now: Millis) {
+        let interval = if self.opts.miimon > 0 { self.opts.miimon } else { self.opts.arp_interval };
+        self.next_mii = if interval > 0 && !self.slaves.is_empty() { Some(now + interval as u64) } else { None };
+    }
+
+    /// The driver saw a slave's link (netlink event or poll). With the MII monitor on, a
+    /// change runs an inspection at once instead of waiting for the next tick: failover
+    /// starts at the event, and up/down delays still count whole miimon steps from it.
+    pub fn link_observed(&mut self, name: &str, obs: LinkObservation, now: Millis) {
+        let Some(i) = self.slave_index(name) else { return };
+        let before = self.slaves[i].mii_link_up();
+        self.slaves[i].obs = obs;
+        if obs.speed_mbps.is_some() {
+            // Speed/duplex are re-cached at carrier events, never cleared by link loss.
+            self.slaves[i].update_speed_duplex();
+        }
+        if self.opts.miimon == 0 {
+            if self.opts.arp_interval == 0 {
+                // No monitor: the kernel never marks the slave down; nothing to do.
+            }
+            self.rebuild_usable();
+            return;
+        }
+        if self.admin_up && before != self.slaves[i].mii_link_up() {
+            self.mii_tick(now);
+            self.next_mii = Some(now + self.opts.miimon as u64);
+        } else {
+            self.rebuild_usable();
+        }
+    }
+
+    /// Time passes: runs whatever monitor is due.
+    pub fn tick(&mut self, now: Millis) {
+        if let Some(t) = self.next_mii {
+            if now >= t {
+                if self.opts.miimon > 0 {
+                    self.mii_tick(now);
+                } else {
+                    self.arp_tick(now);
+                }
+                let iv = if self.opts.miimon > 0 { self.opts.miimon } else { self.opts.arp_interval } as u64;
+                // Stay on the grid; skip missed slots rather than bursting.
+                let mut next = t + iv;
+                if next <= now {
+                    next = now + iv;
+                }
+                self.next_mii = Some(next);
+                self.peer_notify_tick();
+            }
+        }
+        if self.admin_up && self.opts.mode.is_tlb() && self.opts.tlb_dynamic_lb {
+            let active = self.curr_active;
+            self.tlb.tick(now, active);
+        }
+    }
+
+    /// One MII monitor pass over all slaves (inspect, then commit, then reselect).
+    fn mii_tick(&mut self, now: Millis) {
+        let (up, down, miimon) = (self.opts.updelay, self.opts.downdelay, self.opts.miimon);
+        let mut reselect = false;
+        let mut logs = Vec::new();
+        for i in 0..self.slaves.len() {
+            let ignore_updelay = if self.opts.mode == Mode::ActiveBackup {
+                self.curr_active.is_none()
+            } else {
+                self.usable.is_empty()
+            };
+            let role = match (self.opts.mode.uses_primary(), self.curr_active == Some(i)) {
+                (false, _) => "",
+                (true, true) => "active ",
+                (true, false) => "backup ",
+            };
+            let link_up = self.slaves[i].mii_link_up();
+            let commit = mii::inspect(&mut self.slaves[i], link_up, up, down, miimon.max(1), ignore_updelay, role, now, &mut logs);
+            let name = self.slaves[i].name.clone();
+            for l in logs.drain(..) {
+                self.log(Level::Info, Some(&name), l);
+            }
+            match commit {
+                Some(MiiCommit::Up) => reselect |= self.commit_up(i, now),
+                Some(MiiCommit::Down) => reselect |= self.commit_down(i, now),
+                None => {}
+            }
+        }
+        if reselect {
+            self.reselect(now);
+        }
+        self.rebuild_usable();
+        self.update_carrier();
+    }
+
+    /// Commit to UP (§7.1). Returns whether the active slave must be reselected.
+    fn commit_up(&mut self, i: SlaveIdx, now: Millis) -> bool {
+        let mode = self.opts.mode;
+        let s = &mut self.slaves[i];
+        s.update_speed_duplex();
+        if matches!(mode, Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb) && s.speed_mbps.is_none() {
+            s.link = LinkState::Down;
+            let n = s.name.clone();
+            self.log(Level::Warn, Some(&n), "failed to get link speed/duplex".into());
+            return false;
+        }
+        s.link = LinkState::Up;
+        s.last_link_up = now;
+        match mode {
+            Mode::Ieee8023ad => {
+                s.backup = !s.ad_enabled;
+            }
+            Mode::ActiveBackup => {}
+            _ => {
+                s.backup = false;
+                s.inactive = false;
+            }
+        }
+        let msg = format!(
+            "link status definitely up, {} Mbps {} duplex",
+            s.speed_mbps.unwrap_or(0),
+            if s.duplex == Duplex::Full { "full" } else { "half" }
+        );
+        let n = s.name.clone();
+        self.log(Level::Info, Some(&n), msg);
+        if mode.is_tlb() {
+            self.tlb.force_rebalance();
+        }
+        // Reselection triggers (§6.4): the primary came up, a slave with a higher prio
+        // than the active one, or there is no active slave.
+        match self.curr_active {
+            None => true,
+            Some(a) => Some(i) == self.primary_idx() || self.slaves[i].prio > self.slaves[a].prio,
+        }
+    }
+
+    fn commit_down(&mut self, i: SlaveIdx, _now: Millis) -> bool {
+        let mode = self.opts.mode;
+        let asa = self.opts.all_slaves_active;
+        let s = &mut self.slaves[i];
+        s.link = LinkState::Down;
+        s.link_failure_count += 1;
+        if matches!(mode, Mode::ActiveBackup | Mode::Ieee8023ad) {
+            s.backup = true;
+            s.inactive = !asa;
+        }
+        let n = s.name.clone();
+        self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
+        if mode.is_tlb() {
+            self.tlb.slave_down(i);
+        }
+        true
+    }
+
+    /// The ARP monitor (§7.2) for modes 0–3: see `arpmon.rs`.
+    fn arp_tick(&mut self, now: Millis) {
+        let changed = crate::bond::arpmon_tick(self, now);
+        if changed {
+            self.reselect(now);
+        }
+        self.rebuild_usable();
+        self.update_carrier();
+    }
+
+    // ----- active slave --------------------------------------------------------------
+
+    fn primary_idx(&self) -> Option<SlaveIdx> {
+        if !self.opts.mode.uses_primary() {
+            return None;
+        }
+        self.opts.primary.as_deref().and_then(|p| self.slave_index(p))
+    }
+
+    /// Re-runs the active slave choice (§6.4) and applies a change.
+    fn reselect(&mut self, now: Millis) {
+        let primary = self.primary_idx();
+        let current = self.curr_active;
+        let reselect = self.opts.primary_reselect;
+        let (best, promote) = select::find_best_slave(select::SelectInput {
+            slaves: &self.slaves,
+            primary,
+            current,
+            reselect,
+            force_primary: &mut self.force_primary,
+        });
+        if let (Some(b), true) = (best, promote) {
+            // A BACK slave is promoted at once when nothing else is usable.
+            let n = self.slaves[b].name.clone();
+            self.log(Level::Info, Some(&n), format!("making interface the new active one {} ms earlier", self.slaves[b].delay.max(0) as u64 * self.opts.miimon as u64));
+            self.commit_up(b, now);
+        }
+        if best != current {
+            self.change_active(best, now);
+        }
+        self.rebuild_usable();
+        self.update_carrier();
+    }
+
+    /// bond_change_active_slave: flags, MACs, peer notification (§6.4 failover actions).
+    fn change_active(&mut self, new: Option<SlaveIdx>, now: Millis) {
+        let old = self.curr_active;
+        let mode = self.opts.mode;
+        let old_name = old.and_then(|o| self.slaves.get(o)).map(|s| s.name.clone());
+        let new_name = new.map(|n| self.slaves[n].name.clone());
+        if mode.uses_primary() {
+            if let Some(o) = old.filter(|&o| o < self.slaves.len()) {
+                let asa = self.opts.all_slaves_active;
+                let s = &mut self.slaves[o];
+                if mode == Mode::ActiveBackup {
+                    s.backup = true;
+                }
+                s.inactive = !asa;
+            }
+            if let Some(n) = new {
+                let s = &mut self.slaves[n];
+                s.backup = false;
+                s.inactive = false;
+                s.last_link_up = now;
+            }
+        }
+        self.curr_active = new;
+        if mode == Mode::ActiveBackup {
+            if let Some(n) = new {
+                self.apply_fail_over_mac(old, n);
+            }
+            if new.is_some() && self.admin_up {
+                let delay = self.opts.peer_notif_delay.max(1);
+                self.send_peer_notif = self.opts.num_peer_notif as u32 * delay;
+                self.peer_notify_now();
+            }
+        }
+        if mode.uses_primary() {
+            match &new_name {
+                Some(n) => self.log(Level::Info, Some(n), "making interface the new active one".into()),
+                None => self.log(Level::Warn, None, "now running without any active interface!".into()),
+            }
+        }
+        if old_name != new_name {
+            self.actions.push_back(Action::ActiveChanged { old: old_name, new: new_name });
+        }
+    }
+
+    fn apply_fail_over_mac(&mut self, old: Option<SlaveIdx>, new: SlaveIdx) {
+        match self.opts.fail_over_mac {
+            FailOverMac::None => {}
+            FailOverMac::Active => {
+                // The bond takes the new active slave's MAC.
+                let m = self.slaves[new].cur_mac;
+                if m != self.mac {
+                    self.mac = m;
+                    self.actions.push_back(Action::SetBondMac(m));
+                }
+            }
+            FailOverMac::Follow => {
+                // The new active gets the bond MAC; the old one gets the new one's MAC.
+                let bond_mac = self.mac;
+                let holder = old
+                    .filter(|&o| o < self.slaves.len() && o != new)
+                    .or_else(|| self.slaves.iter().position(|s| s.cur_mac == bond_mac).filter(|&h| h != new));
+                let new_prev = self.slaves[new].cur_mac;
+                if new_prev == bond_mac {
+                    return;
+                }
+                let new_name = self.slaves[new].name.clone();
+                self.set_slave_mac(&new_name, bond_mac);
+                if let Some(h) = holder {
+                    let hn = self.slaves[h].name.clone();
+                    self.set_slave_mac(&hn, new_prev);
+                }
+            }
+        }
+    }
+
+    fn should_notify_peers(&self) -> bool {
+        let delay = self.opts.peer_notif_delay.max(1);
+        self.send_peer_notif != 0
+            && self.send_peer_notif % delay == 0
+            && self.carrier_now()
+            && self.curr_active.is_some()
+    }
+
+    fn peer_notify_now(&mut self) {
+        if self.send_peer_notif == 0 {
+            return;
+        }
+        if self.should_notify_peers() {
+            let s = &self.slaves[self.curr_active.unwrap()];
+            self.actions.push_back(Action::NotifyPeers { slave: s.name.clone(), mac: self.mac });
+        }
+        self.send_peer_notif -= 1;
+    }
+
+    fn peer_notify_tick(&mut self) {
+        if self.send_peer_notif > 0 && self.opts.miimon > 0 {
+            self.peer_notify_now();
+        }
+    }
+
+    // ----- carrier and the tx array ------------------------------------------------------
+
+    fn carrier_now(&self) -> bool {
+        if self.opts.mode == Mode::Ieee8023ad {
+            let enabled = self.slaves.iter().filter(|s| s.ad_enabled && s.link == LinkState::Up).count() as u32;
+            self.ad_aggregator.is_some() && enabled >= self.opts.min_links.max(1)
+        } else {
+            self.slaves.iter().any(|s| s.link == LinkState::Up)
+        }
+    }
+
+    fn update_carrier(&mut self) {
+        let c = self.carrier_now();
+        if c != self.carrier {
+            self.carrier = c;
+            self.actions.push_back(Action::SetCarrier(c));
+        }
+    }
+
+    fn rebuild_usable(&mut self) {
+        self.usable.clear();
+        let mode = self.opts.mode;
+        for (i, s) in mode_list(&self.slaves) {
+            let ok = match mode {
+                Mode::Ieee8023ad => s.can_tx() && s.ad_enabled,
+                Mode::BalanceTlb | Mode::BalanceAlb => {
+                    s.obs.admin_up && s.obs.carrier && s.link == LinkState::Up
+                }
+                _ => s.can_tx(),
+            };
+            if ok {
+                self.usable.push(i);
+            }
+        }
+        if mode.is_tlb() {
+            self.tlb_slaves.clear();
+            for (i, s) in self.slaves.iter().enumerate() {
+                self.tlb_slaves.push(TlbSlave {
+                    idx: i,
+                    speed_mbps: s.speed_mbps.unwrap_or(0),
+                    usable: self.usable.contains(&i),
+                });
+            }
+        }
+    }
+
+    // ----- 802.3ad inputs (the LACP machines come in a later issue) --------------------
+
+    /// The LACP machines enable or disable a port (COLL_DIST in the active aggregator, §4.8).
+    pub fn ad_set_port_enabled(&mut self, name: &str, enabled: bool) {
+        if let Some(i) = self.slave_index(name) {
+            let asa = self.opts.all_slaves_active;
+            let s = &mut self.slaves[i];
+            s.ad_enabled = enabled;
+            s.backup = !enabled;
+            s.inactive = !enabled && !asa;
+            self.rebuild_usable();
+            self.update_carrier();
+        }
+    }
+
+    /// The active aggregator, as the LACP machines report it.
+    pub fn ad_set_active_aggregator(&mut self, agg: Option<crate::status::AggregatorInfo>) {
+        self.ad_aggregator = agg;
+        self.update_carrier();
+    }
+
+    // ----- the per-frame path ----------------------------------------------------------
+
+    fn rr_next_id(&mut self) -> u32 {
+        match self.opts.packets_per_slave {
+            0 => {
+                // xorshift32: a cheap per-frame random choice for packets_per_slave=0.
+                let mut x = self.rng;
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                self.rng = x;
+                x
+            }
+            1 => {
+                self.rr_counter = self.rr_counter.wrapping_add(1);
+                self.rr_counter
+            }
+            n => {
+                self.rr_counter = self.rr_counter.wrapping_add(1);
+                self.rr_counter / n
+            }
+        }
+    }
+
+    /// The transmit decision for a frame from the bond device (§6).
+    pub fn tx_target(&mut self, frame: &[u8]) -> TxTarget {
+        match self.opts.mode {
+            Mode::BalanceRr => {
+                let n = self.slaves.len();
+                if n == 0 {
+                    return TxTarget::Drop;
+                }
+                if frame::is_igmp(frame) {
+                    // IGMP stays on the current active slave (§6.3).
+                    if let Some(a) = self.curr_active.filter(|&a| self.slaves[a].can_tx()) {
+                        return TxTarget::Slave(a);
+                    }
+                    return self.first_can_tx_from(0);
+                }
+                let id = self.rr_next_id() as usize % n;
+                self.first_can_tx_from(id)
+            }
+            Mode::ActiveBackup => match self.curr_active {
+                Some(a) if self.slaves[a].can_tx() => TxTarget::Slave(a),
+                _ => TxTarget::Drop,
+            },
+            Mode::BalanceXor | Mode::Ieee8023ad => {
+                if self.usable.is_empty() {
+                    return TxTarget::Drop;
+                }
+                let h = xmit_hash(self.opts.xmit_hash_policy, frame);
+                TxTarget::Slave(self.usable[h as usize % self.usable.len()])
+            }
+            Mode::Broadcast => {
+                if self.usable.is_empty() {
+                    TxTarget::Drop
+                } else {
+                    TxTarget::AllUsable
+                }
+            }
+            Mode::BalanceTlb | Mode::BalanceAlb => self.tlb_target(frame),
+        }
+    }
+
+    fn first_can_tx_from(&self, start: usize) -> TxTarget {
+        let n = self.slaves.len();
+        (start..n)
+            .chain(0..start)
+            .find(|&i| self.slaves[i].can_tx())
+            .map_or(TxTarget::Drop, TxTarget::Slave)
+    }
+
+    fn tlb_target(&mut self, frame: &[u8]) -> TxTarget {
+        let alb = self.opts.mode == Mode::BalanceAlb;
+        let active = self.curr_active.filter(|&a| self.usable.contains(&a));
+        if !self.opts.tlb_dynamic_lb {
+            if let Some(_) = TxTable::balance_index(alb, self.opts.xmit_hash_policy, frame) {
+                let h = xmit_hash(self.opts.xmit_hash_policy, frame);
+                return crate::tlb::static_choice(h, &self.usable).map_or(TxTarget::Drop, TxTarget::Slave);
+            }
+            return active.map_or(TxTarget::Drop, TxTarget::Slave);
+        }
+        match TxTable::balance_index(alb, self.opts.xmit_hash_policy, frame) {
+            Some(idx) => match self.tlb.choose(idx, frame.len(), &self.tlb_slaves) {
+                Some(s) => TxTarget::Slave(s),
+                None => active.map_or(TxTarget::Drop, TxTarget::Slave),
+            },
+            None => {
+                self.tlb.add_unbalanced(frame.len());
+                active.map_or(TxTarget::Drop, TxTarget::Slave)
+            }
+        }
+    }
+
+    /// The MAC a frame sent on `slave` must carry as its source (tlb/alb rewrite frames that
+    /// leave on a slave other than the active one; §5.2). None: leave the frame as it is.
+    pub fn tx_source_rewrite(&self, slave: SlaveIdx) -> Option<MacAddr> {
+        if self.opts.mode.is_tlb() && Some(slave) != self.curr_active {
+            Some(self.slaves[slave].perm_hwaddr)
+        } else {
+            None
+        }
+    }
+
+    /// The receive decision for a frame that arrived on slave `i` (§6.2).
+    pub fn rx_verdict(&mut self, i: SlaveIdx, frame: &[u8], now: Millis) -> RxVerdict {
+        let mode = self.opts.mode;
+        if self.opts.arp_interval > 0 {
+            crate::bond::arpmon_rx(self, i, frame, now);
+        }
+        if frame::is_lacp(frame) && mode == Mode::Ieee8023ad {
+            return RxVerdict::Lacp;
+        }
+        let s = &self.slaves[i];
+        if s.inactive && !self.opts.all_slaves_active {
+            if mode == Mode::BalanceAlb {
+                if let Some(m) = frame::parse_eth(frame) {
+                    if !m.dst.is_multicast() {
+                        return RxVerdict::Deliver;
+                    }
+                }
+            }
+            // Link-local frames are "passed on the slave" by the kernel; the slave's own
+            // stack is isolated here, so they are dropped like everything else.
+            return RxVerdict::Drop;
+        }
+        RxVerdict::Deliver
+    }
+
+    /// The status model (reference §2) of this bond.
+    pub fn status(&self) -> crate::status::BondStatus {
+        status::build(self)
+    }
+
+    pub(crate) fn ad_aggregator(&self) -> Option<&crate::status::AggregatorInfo> {
+        self.ad_aggregator.as_ref()
+    }
+
+    /// The option table row of an option, for callers that print help.
+    pub fn option_def(name: &str) -> Option<&'static crate::options::OptionDef> {
+        lookup(name)
+    }
+
+    /// The bond's IPv4 addresses, as the driver sees them (ARP monitor sender and
+    /// validation, §7.2).
+    pub fn set_local_addrs(&mut self, v4: &[std::net::Ipv4Addr]) {
+        self.local_v4.clear();
+        self.local_v4.extend_from_slice(v4);
+    }
+}
+
+mod arpmon;
+pub(crate) use arpmon::{arpmon_rx, arpmon_tick};

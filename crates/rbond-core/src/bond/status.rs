@@ -1,0 +1,58 @@
+//! Fills the status model (reference §2) from the live bond.
+
+use super::Bond;
+use crate::status::{AdInfo, BondStatus, SlaveStatus};
+use crate::types::Mode;
+
+pub(super) fn build(b: &Bond) -> BondStatus {
+    let o = &b.opts;
+    let primary = b.primary_idx().map(|i| b.slaves[i].name.clone());
+    let arp = o.arp_interval > 0;
+    let ad = (o.mode == Mode::Ieee8023ad).then(|| AdInfo {
+        lacp_active: o.lacp_active,
+        lacp_rate_fast: o.lacp_rate == crate::options::LacpRate::Fast,
+        min_links: o.min_links,
+        ad_select: o.ad_select.name(),
+        system_priority: o.ad_actor_sys_prio,
+        system_mac: if o.ad_actor_system.is_zero() { b.mac } else { o.ad_actor_system },
+        active_aggregator: b.ad_aggregator().cloned(),
+    });
+    BondStatus {
+        bond: b.name.clone(),
+        release: b.release.clone(),
+        mode: o.mode,
+        fail_over_mac: o.fail_over_mac.name(),
+        xmit_hash_policy: o.xmit_hash_policy,
+        tlb_dynamic_lb: o.tlb_dynamic_lb,
+        primary,
+        primary_reselect: o.primary_reselect.name(),
+        active_slave: b.curr_active.map(|i| b.slaves[i].name.clone()),
+        mii_status_up: b.carrier,
+        // With the ARP monitor, miimon and the delays print 0 (§2.2).
+        miimon: if arp { 0 } else { o.miimon },
+        updelay_ms: if arp { 0 } else { o.updelay_ms() },
+        downdelay_ms: if arp { 0 } else { o.downdelay_ms() },
+        peer_notif_delay_ms: if arp { 0 } else { o.peer_notif_delay_ms() },
+        arp_interval: o.arp_interval,
+        arp_missed_max: o.arp_missed_max as u32,
+        arp_ip_targets: o.arp_ip_targets.clone(),
+        ns_ip6_targets: o.ns_ip6_targets.clone(),
+        ad,
+        slaves: b
+            .slaves
+            .iter()
+            .map(|s| SlaveStatus {
+                name: s.name.clone(),
+                mii_status: s.link,
+                speed_mbps: s.speed_mbps,
+                duplex: s.duplex,
+                link_failure_count: s.link_failure_count,
+                perm_hwaddr: s.perm_hwaddr,
+                queue_id: s.queue_id,
+                // tlb/alb slaves always read `active` (§6.2).
+                state: if s.backup && !o.mode.is_tlb() { "backup" } else { "active" },
+                ad: None,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,130 @@
+//! The bond status model: plain data, filled by the driver from the live bond and rendered as
+//! `/proc/net/bonding/<bond>` (render.rs) or serialized as JSON by the CLI.
+//!
+//! Field names follow the kernel's option and /proc wording (reference §2) so a reader can map
+//! every field to the line it produces. The model holds what the kernel *stores*; conditions
+//! such as "only in modes 1, 5, 6" or "only for CAP_NET_ADMIN" are applied by the renderer, so
+//! the JSON form always carries the full picture.
+
+use crate::types::{Duplex, LinkState, MacAddr, Mode, XmitHashPolicy};
+use serde::Serialize;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Everything `/proc/net/bonding/<bond>` shows about one bond, plus the per-slave sysfs state.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BondStatus {
+    /// Bond interface name, e.g. `bond0`.
+    pub bond: String,
+    /// Kernel release (`uname -r`) for the header `Ethernet Channel Bonding Driver: v<release>`.
+    pub release: String,
+    pub mode: Mode,
+    /// `none` | `active` | `follow`. Printed as a mode-line suffix only in active-backup.
+    pub fail_over_mac: &'static str,
+    pub xmit_hash_policy: XmitHashPolicy,
+    /// Only meaningful in tlb/alb: when false the transmit hash policy line is printed.
+    pub tlb_dynamic_lb: bool,
+    /// The primary slave if it is configured *and* enslaved (the kernel's `primary_slave`);
+    /// a configured primary that is not enslaved is `None` here, as in /proc.
+    pub primary: Option<String>,
+    /// `always` | `better` | `failure`.
+    pub primary_reselect: &'static str,
+    /// `curr_active_slave` (modes 1, 5, 6).
+    pub active_slave: Option<String>,
+    /// The bond carrier.
+    pub mii_status_up: bool,
+    pub miimon: u32,
+    /// Delays in ms, i.e. the stored count × miimon (what /proc prints).
+    pub updelay_ms: u32,
+    pub downdelay_ms: u32,
+    pub peer_notif_delay_ms: u32,
+    pub arp_interval: u32,
+    pub arp_missed_max: u32,
+    pub arp_ip_targets: Vec<Ipv4Addr>,
+    pub ns_ip6_targets: Vec<Ipv6Addr>,
+    /// Some in 802.3ad mode.
+    pub ad: Option<AdInfo>,
+    /// Slaves in enslave order.
+    pub slaves: Vec<SlaveStatus>,
+}
+
+/// The bond-wide part of the `802.3ad info` section.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AdInfo {
+    pub lacp_active: bool,
+    pub lacp_rate_fast: bool,
+    pub min_links: u32,
+    /// `stable` | `bandwidth` | `count` (| `prio` on kernels that have it).
+    pub ad_select: &'static str,
+    /// `ad_actor_sys_prio`.
+    pub system_priority: u16,
+    /// `ad_actor_system` if non-zero, else the bond MAC.
+    pub system_mac: MacAddr,
+    /// None prints `bond <bond> has no active aggregator`.
+    pub active_aggregator: Option<AggregatorInfo>,
+}
+
+/// The active aggregator (the first in slave order marked active), reference §2.2.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AggregatorInfo {
+    pub id: u16,
+    /// Number of *enabled* (link-up) ports.
+    pub num_ports: u16,
+    pub actor_key: u16,
+    pub partner_key: u16,
+    /// All-zero without a partner.
+    pub partner_mac: MacAddr,
+}
+
+/// One `Slave Interface:` section.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SlaveStatus {
+    pub name: String,
+    pub mii_status: LinkState,
+    /// Cached ethtool speed. None, 0 or 0xFFFFFFFF print `Unknown` (and so does the duplex).
+    pub speed_mbps: Option<u32>,
+    pub duplex: Duplex,
+    pub link_failure_count: u32,
+    /// The MAC the slave had when enslaved.
+    pub perm_hwaddr: MacAddr,
+    pub queue_id: u16,
+    /// sysfs `bonding_slave/state`: `active` or `backup` (not printed in /proc, but in JSON).
+    pub state: &'static str,
+    /// Some in 802.3ad mode. None (or an `aggregator_id` of None) prints `Aggregator ID: N/A`.
+    pub ad: Option<SlaveAdInfo>,
+}
+
+/// The per-port 802.3ad lines of a slave section.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SlaveAdInfo {
+    /// The id of the aggregator the port is attached to; None prints `N/A` and ends the section.
+    pub aggregator_id: Option<u16>,
+    /// `monitoring` | `churned` | `none` (`unknown` otherwise).
+    pub actor_churn_state: &'static str,
+    pub partner_churn_state: &'static str,
+    pub actor_churned_count: u32,
+    pub partner_churned_count: u32,
+    /// Actor operational values (`details actor lacp pdu:`).
+    pub actor: LacpPduDetails,
+    /// Partner operational values (`details partner lacp pdu:`, key printed as `oper key`).
+    pub partner: LacpPduDetails,
+}
+
+/// The six values of a `details ... lacp pdu:` block.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LacpPduDetails {
+    pub system_priority: u16,
+    pub system_mac: MacAddr,
+    pub key: u16,
+    pub port_priority: u16,
+    pub port_number: u16,
+    /// Raw LACP state byte (reference §4.3), printed in decimal.
+    pub port_state: u8,
+}
+
+/// Churn state words as the kernel prints them (`bond_3ad_churn_desc`).
+pub mod churn {
+    pub const MONITORING: &str = "monitoring";
+    pub const CHURNED: &str = "churned";
+    pub const NONE: &str = "none";
+    pub const UNKNOWN: &str = "unknown";
+}

@@ -1,0 +1,141 @@
+//! The `rbond` command line (clap). Option words are the kernel's: `rbond add bond0 mode
+//! active-backup miimon 100` takes the same names and values as `ip link` and sysfs.
+
+use crate::ctl::{self, Request, Response};
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "rbond", version, about = "Linux NIC bonding in userspace (modes, miimon, /proc-style status)")]
+pub struct Cli {
+    /// Control socket of the daemon [default: $RBOND_SOCKET or /run/rbond/rbond.sock]
+    #[arg(long, global = true)]
+    pub socket: Option<PathBuf>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run the bonding daemon in the foreground (in the current network namespace).
+    Daemon {
+        /// Where `<bond>` status files are kept (like /proc/net/bonding).
+        #[arg(long, default_value = ctl::DEFAULT_RUN_DIR)]
+        run_dir: PathBuf,
+    },
+    /// Create a bond: `rbond add bond0 mode active-backup miimon 100`.
+    Add {
+        bond: String,
+        /// Option/value pairs, as `ip link add ... type bond` takes them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        opts: Vec<String>,
+    },
+    /// Delete a bond, releasing its slaves.
+    Del { bond: String },
+    /// Enslave interfaces (like ifenslave).
+    Enslave {
+        bond: String,
+        #[arg(required = true)]
+        ifaces: Vec<String>,
+    },
+    /// Release slaves (like ifenslave -d).
+    Release {
+        bond: String,
+        #[arg(required = true)]
+        ifaces: Vec<String>,
+    },
+    /// Write one option like /sys/class/net/<bond>/bonding/<option>.
+    Set {
+        bond: String,
+        option: String,
+        #[arg(allow_hyphen_values = true, default_value = "")]
+        value: String,
+    },
+    /// Read one option like /sys/class/net/<bond>/bonding/<option>.
+    Show { bond: String, option: String },
+    /// Change the active slave (like ifenslave -c).
+    ActiveSlave { bond: String, slave: String },
+    /// Print /proc/net/bonding/<bond> text (or --json).
+    Status {
+        bond: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List option names, values and defaults (the one option table).
+    Options,
+    /// Build a lab in network namespaces and run the seed's pull-a-cable test.
+    Lab {
+        /// Bonding mode, name or number.
+        #[arg(long, default_value = "active-backup")]
+        mode: String,
+        /// Number of slaves (cables).
+        #[arg(long, default_value_t = 2)]
+        slaves: usize,
+        /// MII monitor interval in ms.
+        #[arg(long, default_value_t = 100)]
+        miimon: u32,
+        /// Probe duration in seconds; every cable is pulled and plugged once in it.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+    },
+}
+
+/// Prints a daemon answer; a refusal becomes exit code 2.
+fn finish(resp: Response) -> Result<i32> {
+    for w in &resp.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !resp.ok {
+        eprintln!("{}", resp.error);
+        return Ok(2);
+    }
+    if !resp.out.is_empty() {
+        // A closed pipe (`| head`) is not an error worth a panic.
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{}", resp.out.trim_end_matches('\n'));
+    }
+    Ok(0)
+}
+
+fn pairs(opts: &[String]) -> Result<Vec<(String, String)>> {
+    if opts.len() % 2 != 0 {
+        bail!("option `{}` has no value (options come as pairs: `mode active-backup miimon 100`)", opts[opts.len() - 1]);
+    }
+    Ok(opts.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect())
+}
+
+pub fn run(cli: Cli) -> Result<i32> {
+    let sock = ctl::socket_path(cli.socket.as_deref());
+    let call = |r: Request| -> Result<i32> { finish(ctl::call(&sock, &r)?) };
+    match cli.cmd {
+        Cmd::Daemon { run_dir } => {
+            crate::daemon::run(&sock, &run_dir)?;
+            Ok(0)
+        }
+        Cmd::Add { bond, opts } => call(Request::Add { bond, opts: pairs(&opts)? }),
+        Cmd::Del { bond } => call(Request::Del { bond }),
+        Cmd::Enslave { bond, ifaces } => call(Request::Enslave { bond, ifaces }),
+        Cmd::Release { bond, ifaces } => call(Request::Release { bond, ifaces }),
+        Cmd::Set { bond, option, value } => call(Request::Set { bond, option, value }),
+        Cmd::Show { bond, option } => call(Request::Show { bond, option }),
+        Cmd::ActiveSlave { bond, slave } => call(Request::ActiveSlave { bond, slave }),
+        Cmd::Status { bond, json } => call(Request::Status { bond, json }),
+        Cmd::Options => {
+            print_options();
+            Ok(0)
+        }
+        Cmd::Lab { mode, slaves, miimon, duration } => {
+            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration }).map(|_| 0)
+        }
+    }
+}
+
+fn print_options() {
+    use rbond_core::options::OPTIONS;
+    for o in OPTIONS {
+        let unit = if o.unit.is_empty() { String::new() } else { format!(" [{}]", o.unit) };
+        println!("{:<18} default {:<12} {}{}", o.name, o.default_text, o.help, unit);
+        println!("{:<18} accepts {}", "", o.accepted());
+    }
+}

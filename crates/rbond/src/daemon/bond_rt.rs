@@ -1,0 +1,278 @@
+//! One bond at run time: the core `Bond` plus the Linux objects it drives (the TAP device
+//! and one AF_PACKET socket per slave). Slave vectors here are kept in the core's order.
+
+use crate::sys::{ethtool, isolate::SlaveIsolation, netlink, packet::PacketSocket, tap::Tap, VNET_HDR_LEN};
+use anyhow::Result;
+use rbond_core::bond::{Action, Bond, Level, RxVerdict, TxTarget};
+use rbond_core::options::{Errno, OptError};
+use rbond_core::{frame, LinkObservation, MacAddr, Millis};
+use std::net::IpAddr;
+use std::os::fd::RawFd;
+
+/// What was found on a slave before rbond touched it, restored on release.
+pub struct SlaveRt {
+    pub name: String,
+    pub ifindex: u32,
+    pub sock: PacketSocket,
+    isolation: Option<SlaveIsolation>,
+    orig_mac: [u8; 6],
+    orig_mtu: u32,
+    orig_up: bool,
+}
+
+pub struct BondRt {
+    pub core: Bond,
+    pub tap: Tap,
+    pub slaves: Vec<SlaveRt>,
+    /// Frames processed, for the daemon's counters.
+    pub tx_frames: u64,
+    pub rx_frames: u64,
+    pub tx_dropped: u64,
+}
+
+// TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (§6.1).
+const TUNSETCARRIER: libc::c_ulong = 0x4004_54e2;
+
+/// Batch limit per wakeup and fd, so one busy direction cannot starve the others.
+const BATCH: usize = 64;
+
+pub fn observe(ifname: &str, info: &netlink::LinkInfo) -> LinkObservation {
+    let (speed, duplex) = ethtool::speed_duplex(ifname).unwrap_or((None, rbond_core::Duplex::Unknown));
+    LinkObservation { admin_up: info.admin_up, carrier: info.carrier, speed_mbps: speed, duplex }
+}
+
+impl BondRt {
+    pub fn create(name: &str, release: &str) -> Result<BondRt> {
+        let tap = Tap::create(name)?;
+        let info = netlink::link_by_index(tap.ifindex())?
+            .ok_or_else(|| anyhow::anyhow!("{name}: the TAP device vanished"))?;
+        let core = Bond::new(name, MacAddr(info.mac), release);
+        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0 };
+        rt.set_tap_carrier(false);
+        Ok(rt)
+    }
+
+    fn set_tap_carrier(&self, on: bool) {
+        let v: libc::c_int = on as libc::c_int;
+        // SAFETY: TUNSETCARRIER reads an int from the pointer.
+        unsafe { libc::ioctl(self.tap.fd(), TUNSETCARRIER as _, &v) };
+    }
+
+    pub fn slave_pos(&self, name: &str) -> Option<usize> {
+        self.slaves.iter().position(|s| s.name == name)
+    }
+
+    /// Enslaves an existing interface (the caller checked it exists and is free).
+    pub fn enslave(&mut self, ifname: &str, now: Millis) -> Result<Vec<String>, OptError> {
+        let sysfail = |e: std::io::Error| OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): {e}")]);
+        let info = netlink::link_by_name(ifname).map_err(sysfail)?.ok_or_else(|| no_such(ifname))?;
+        let bond_mtu = netlink::link_by_index(self.tap.ifindex()).map_err(sysfail)?.map(|l| l.mtu).unwrap_or(1500);
+        let sock = PacketSocket::bind(info.index).map_err(sysfail)?;
+        // The bond MAC is unicast to the slave, and multicast must reach the bond too.
+        let _ = sock.set_allmulti(true);
+        let isolation = SlaveIsolation::apply(ifname).map_err(sysfail)?;
+        if info.mtu != bond_mtu {
+            let _ = netlink::set_mtu(info.index, bond_mtu);
+        }
+        if !info.admin_up {
+            netlink::set_up(info.index, true).map_err(sysfail)?;
+        }
+        let info_now = netlink::link_by_index(info.index).map_err(sysfail)?.unwrap_or(info.clone());
+        let obs = observe(ifname, &info_now);
+        let notes = self.core.enslave(ifname, MacAddr(info.mac), obs, now)?;
+        self.slaves.push(SlaveRt {
+            name: ifname.to_string(),
+            ifindex: info.index,
+            sock,
+            isolation: Some(isolation),
+            orig_mac: info.mac,
+            orig_mtu: info.mtu,
+            orig_up: info.admin_up,
+        });
+        self.run_actions();
+        Ok(notes)
+    }
+
+    pub fn release(&mut self, ifname: &str, now: Millis) -> Result<(), OptError> {
+        let pos = self.slave_pos(ifname);
+        self.core.release(ifname, now)?;
+        self.run_actions();
+        if let Some(p) = pos {
+            let s = self.slaves.remove(p);
+            restore_slave(s);
+        }
+        Ok(())
+    }
+
+    /// Releases everything and leaves the slaves as they were found.
+    pub fn teardown(&mut self, now: Millis) {
+        let names: Vec<String> = self.slaves.iter().map(|s| s.name.clone()).collect();
+        for n in names {
+            let _ = self.release(&n, now);
+        }
+    }
+
+    /// Carries out the core's actions.
+    pub fn run_actions(&mut self) {
+        while let Some(a) = self.core.poll_action() {
+            match a {
+                Action::SetSlaveMac { slave, mac } => {
+                    if let Some(s) = self.slaves.iter().find(|s| s.name == slave) {
+                        set_mac_hard(s.ifindex, mac.0);
+                    } else if let Ok(Some(l)) = netlink::link_by_name(&slave) {
+                        // A slave being released is already gone from our list.
+                        set_mac_hard(l.index, mac.0);
+                    }
+                }
+                Action::SetBondMac(mac) => {
+                    if let Err(e) = netlink::set_mac(self.tap.ifindex(), mac.0) {
+                        log_line(&self.core.name, None, &format!("cannot set bond MAC: {e}"));
+                    }
+                }
+                Action::SetCarrier(on) => self.set_tap_carrier(on),
+                Action::SendFrame { slave, frame } => {
+                    if let Some(s) = self.slaves.iter().find(|s| s.name == slave) {
+                        let _ = s.sock.send_plain(&frame);
+                    }
+                }
+                Action::NotifyPeers { slave, mac } => self.notify_peers(&slave, mac),
+                Action::ActiveChanged { .. } => {}
+                Action::Log { level, slave, msg } => {
+                    if level >= Level::Info {
+                        log_line(&self.core.name, slave.as_deref(), &msg);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gratuitous ARP for each IPv4 address and an unsolicited NA for each IPv6 address
+    /// of the bond, sent on `slave` (§6.6).
+    fn notify_peers(&self, slave: &str, mac: MacAddr) {
+        let Some(s) = self.slaves.iter().find(|s| s.name == slave) else { return };
+        let addrs = netlink::addresses(self.tap.ifindex()).unwrap_or_default();
+        for (a, _) in addrs {
+            let f = match a {
+                IpAddr::V4(v4) => frame::build::gratuitous_arp(mac, v4),
+                IpAddr::V6(v6) => frame::build::unsolicited_na(mac, v6, false),
+            };
+            let _ = s.sock.send_plain(&f);
+        }
+    }
+
+    /// Refreshes the core's view of the bond's IPv4 addresses (ARP monitor).
+    pub fn refresh_addrs(&mut self) {
+        let v4: Vec<std::net::Ipv4Addr> = netlink::addresses(self.tap.ifindex())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(a, _)| match a {
+                IpAddr::V4(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        self.core.set_local_addrs(&v4);
+    }
+
+    // ----- the per-frame path -------------------------------------------------------
+
+    /// Frames the host sent into bond0: decide and transmit. `buf` is reused.
+    pub fn pump_tx(&mut self, buf: &mut [u8]) {
+        for _ in 0..BATCH {
+            let n = match self.tap.read(buf) {
+                Ok(n) if n > VNET_HDR_LEN => n,
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            self.tx_frames += 1;
+            let pkt = &mut buf[..n];
+            match self.core.tx_target(&pkt[VNET_HDR_LEN..]) {
+                TxTarget::Drop => self.tx_dropped += 1,
+                TxTarget::Slave(i) => {
+                    if let Some(mac) = self.core.tx_source_rewrite(i) {
+                        pkt[VNET_HDR_LEN + 6..VNET_HDR_LEN + 12].copy_from_slice(&mac.0);
+                    }
+                    if let Some(s) = self.slaves.get(i) {
+                        if s.sock.send(pkt).is_err() {
+                            self.tx_dropped += 1;
+                        }
+                    }
+                }
+                TxTarget::AllUsable => {
+                    for &i in self.core.tx_slaves() {
+                        if let Some(s) = self.slaves.get(i) {
+                            let _ = s.sock.send(pkt);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Frames that arrived on slave `i`: hand the accepted ones to bond0.
+    pub fn pump_rx(&mut self, i: usize, buf: &mut [u8], now: Millis) {
+        for _ in 0..BATCH {
+            let Some(s) = self.slaves.get(i) else { return };
+            let n = match s.sock.recv(buf) {
+                Ok(n) if n > VNET_HDR_LEN => n,
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            match self.core.rx_verdict(i, &buf[VNET_HDR_LEN..n], now) {
+                RxVerdict::Deliver => {
+                    self.rx_frames += 1;
+                    let _ = self.tap.write(&buf[..n]);
+                }
+                RxVerdict::Drop | RxVerdict::Lacp => {}
+            }
+        }
+    }
+
+    pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        std::iter::once(self.tap.fd()).chain(self.slaves.iter().map(|s| s.sock.fd()))
+    }
+}
+
+fn no_such(ifname: &str) -> OptError {
+    OptError::new(
+        "slaves",
+        Errno::ENODEV,
+        vec![format!("option slaves: interface +{ifname} does not exist!")],
+    )
+}
+
+/// Some drivers refuse a MAC change while up (EBUSY): then down, change, up.
+fn set_mac_hard(ifindex: u32, mac: [u8; 6]) {
+    if netlink::set_mac(ifindex, mac).is_err() {
+        let was_up = netlink::link_by_index(ifindex).ok().flatten().map(|l| l.admin_up).unwrap_or(false);
+        let _ = netlink::set_up(ifindex, false);
+        let _ = netlink::set_mac(ifindex, mac);
+        if was_up {
+            let _ = netlink::set_up(ifindex, true);
+        }
+    }
+}
+
+fn restore_slave(mut s: SlaveRt) {
+    if let Some(mut iso) = s.isolation.take() {
+        let _ = iso.remove();
+    }
+    if let Ok(Some(now)) = netlink::link_by_index(s.ifindex) {
+        if now.mac != s.orig_mac {
+            set_mac_hard(s.ifindex, s.orig_mac);
+        }
+        if now.mtu != s.orig_mtu {
+            let _ = netlink::set_mtu(s.ifindex, s.orig_mtu);
+        }
+        if now.admin_up != s.orig_up {
+            let _ = netlink::set_up(s.ifindex, s.orig_up);
+        }
+    }
+}
+
+/// Kernel-style log lines: `bond0: (slave eth0): link status definitely down, ...`.
+pub fn log_line(bond: &str, slave: Option<&str>, msg: &str) {
+    match slave {
+        Some(s) => eprintln!("{bond}: (slave {s}): {msg}"),
+        None => eprintln!("{bond}: {msg}"),
+    }
+}

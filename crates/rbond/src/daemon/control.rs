@@ -1,0 +1,247 @@
+//! Control requests: the daemon's equivalents of `ip link add/del`, sysfs writes and
+//! reads, `ifenslave` and `cat /proc/net/bonding/<bond>`.
+
+use super::{BondRt, Daemon};
+use crate::ctl::{Request, Response};
+use crate::sys::netlink;
+use rbond_core::options::{lookup, Errno, Opt, OptError};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+pub fn serve(d: &mut Daemon, conn: UnixStream) {
+    let _ = conn.set_nonblocking(false);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(match conn.try_clone() {
+        Ok(c) => c,
+        Err(_) => return,
+    });
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let resp = match serde_json::from_str::<Request>(&line) {
+        Ok(req) => handle(d, req),
+        Err(e) => Response::err(format!("bad request: {e}")),
+    };
+    let mut out = serde_json::to_string(&resp).unwrap_or_default();
+    out.push('\n');
+    let mut conn = conn;
+    let _ = conn.write_all(out.as_bytes());
+}
+
+/// A refusal as the kernel would log it, each line prefixed with the bond name.
+fn refusal(bond: &str, e: &OptError) -> Response {
+    let text: Vec<String> = e.lines.iter().map(|l| format!("{bond}: {l}")).collect();
+    Response::err(format!("{}\n(write error: {})", text.join("\n"), e.errno.describe()))
+}
+
+fn prefixed(bond: &str, w: Vec<String>) -> Vec<String> {
+    w.into_iter().map(|l| format!("{bond}: {l}")).collect()
+}
+
+fn no_bond(bond: &str) -> Response {
+    Response::err(format!("{bond}: no such bond (rbond add {bond} ... creates it)"))
+}
+
+fn handle(d: &mut Daemon, req: Request) -> Response {
+    let now = d.now();
+    let resp = match req {
+        Request::Add { bond, opts } => add(d, &bond, &opts),
+        Request::Del { bond } => match d.bonds.remove(&bond) {
+            Some(mut b) => {
+                b.teardown(now);
+                let _ = std::fs::remove_file(d.run_dir.join(&bond));
+                Response::ok(String::new(), vec![])
+            }
+            None => Response::err(format!("bonding: unable to delete non-existent {bond}")),
+        },
+        Request::Enslave { bond, ifaces } => enslave(d, &bond, &ifaces),
+        Request::Release { bond, ifaces } => {
+            let Some(b) = d.bonds.get_mut(&bond) else { return no_bond(&bond) };
+            for i in &ifaces {
+                if b.slave_pos(i).is_none() {
+                    return refusal(&bond, &OptError::new("slaves", Errno::EINVAL, vec![format!("option slaves: invalid value (-{i})")]));
+                }
+            }
+            for i in &ifaces {
+                if let Err(e) = b.release(i, now) {
+                    return refusal(&bond, &e);
+                }
+            }
+            Response::ok(String::new(), vec![])
+        }
+        Request::Set { bond, option, value } => set_many(d, &bond, &[(option, value)]),
+        Request::SetMany { bond, opts } => set_many(d, &bond, &opts),
+        Request::ActiveSlave { bond, slave } => set_many(d, &bond, &[("active_slave".into(), slave)]),
+        Request::Show { bond, option } => {
+            let Some(b) = d.bonds.get(&bond) else { return no_bond(&bond) };
+            match option.as_str() {
+                "slaves" => Response::ok(b.core.slaves().iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(" "), vec![]),
+                "active_slave" => Response::ok(b.core.active_slave().map(|i| b.core.slaves()[i].name.clone()).unwrap_or_default(), vec![]),
+                "mii_status" => Response::ok(if b.core.carrier() { "up".into() } else { "down".into() }, vec![]),
+                "primary" => {
+                    let p = b.core.opts.primary.clone().filter(|p| b.core.slave_index(p).is_some());
+                    Response::ok(p.unwrap_or_default(), vec![])
+                }
+                o => match b.core.opts.show(o) {
+                    Some(v) => Response::ok(v, vec![]),
+                    None => Response::err(format!("{bond}: {}", rbond_core::options::unknown_option(o))),
+                },
+            }
+        }
+        Request::Status { bond, json } => status(d, bond.as_deref(), json),
+        Request::List => Response::ok(d.bonds.keys().cloned().collect::<Vec<_>>().join(" "), vec![]),
+    };
+    d.write_all_status();
+    resp
+}
+
+fn status(d: &Daemon, bond: Option<&str>, json: bool) -> Response {
+    let list: Vec<&BondRt> = match bond {
+        Some(n) => match d.bonds.get(n) {
+            Some(b) => vec![b],
+            None => return no_bond(n),
+        },
+        None => d.bonds.values().collect(),
+    };
+    let models: Vec<_> = list.iter().map(|b| b.core.status()).collect();
+    let out = if json {
+        if bond.is_some() {
+            serde_json::to_string_pretty(&models[0]).unwrap_or_default()
+        } else {
+            serde_json::to_string_pretty(&models).unwrap_or_default()
+        }
+    } else {
+        models.iter().map(|m| m.render_proc(true)).collect::<Vec<_>>().join("\n")
+    };
+    Response::ok(out, vec![])
+}
+
+/// `ip link add <bond> type bond <opts>`: created down; options applied in order; any
+/// refusal removes the new bond again, so nothing is left half made.
+fn add(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
+    if d.bonds.contains_key(bond) || netlink::link_by_name(bond).ok().flatten().is_some() {
+        return Response::err(format!("bonding: {bond} is being created...\nbonding: {bond} already exists"));
+    }
+    if bond.is_empty() || bond.len() > 15 || bond.contains('/') || bond.contains(char::is_whitespace) {
+        return Response::err(format!("bonding: invalid bond name '{bond}' (1-15 characters, no '/' or spaces)"));
+    }
+    // Validate first on a scratch copy of the options, so a refusal creates nothing.
+    let mut scratch = rbond_core::bond::Bond::new(bond, rbond_core::MacAddr::ZERO, "");
+    let mut warnings = Vec::new();
+    for (k, v) in opts {
+        match apply_one(&mut scratch, k, v, 0) {
+            Ok(w) => warnings.extend(w),
+            Err(e) => return refusal(bond, &e),
+        }
+    }
+    let mut rt = match BondRt::create(bond, &d.release) {
+        Ok(rt) => rt,
+        Err(e) => return Response::err(format!("{bond}: cannot create the bond device: {e:#}")),
+    };
+    rt.core.opts = scratch.opts.clone();
+    d.bonds.insert(bond.to_string(), rt);
+    Response::ok(String::new(), prefixed(bond, warnings))
+}
+
+/// One option write; `ip link`-style target lists are accepted besides `+addr`/`-addr`.
+fn apply_one(b: &mut rbond_core::bond::Bond, k: &str, v: &str, now: u64) -> Result<Vec<String>, OptError> {
+    let def = lookup(k).ok_or_else(|| rbond_core::options::unknown_option(k))?;
+    if matches!(def.id, Opt::ArpIpTarget | Opt::NsIp6Target) && !v.starts_with(['+', '-']) {
+        b.opts.precheck(def, &rbond_core::options::SetContext { has_slaves: !b.slaves().is_empty(), is_up: b.admin_up })?;
+        return b.set_target_list(k, v, now);
+    }
+    b.set_option(k, v, now)
+}
+
+/// Sysfs writes. Several are all or nothing: they are tried on a copy of the options first.
+fn set_many(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
+    let now = d.now();
+    if !d.bonds.contains_key(bond) {
+        return no_bond(bond);
+    }
+    // `slaves +eth0` / `-eth0`.
+    if opts.len() == 1 && opts[0].0 == "slaves" {
+        let v = opts[0].1.trim();
+        return match v.as_bytes().first() {
+            Some(b'+') if v.len() > 1 => enslave(d, bond, &[v[1..].to_string()]),
+            Some(b'-') if v.len() > 1 => {
+                let b = d.bonds.get_mut(bond).unwrap();
+                match b.release(&v[1..], now) {
+                    Ok(()) => Response::ok(String::new(), vec![]),
+                    Err(e) => refusal(bond, &e),
+                }
+            }
+            _ => refusal(bond, &OptError::new("slaves", Errno::EPERM, vec!["no command found in slaves file - use +ifname or -ifname".into()])),
+        };
+    }
+    let b = d.bonds.get_mut(bond).unwrap();
+    // Dry run on the options alone (slave-bound options are checked for real below).
+    let mut dry = b.core.opts.clone();
+    let ctx = rbond_core::options::SetContext { has_slaves: !b.core.slaves().is_empty(), is_up: b.core.admin_up };
+    for (k, v) in opts {
+        let Some(def) = lookup(k) else { return refusal(bond, &rbond_core::options::unknown_option(k)) };
+        let r = match def.id {
+            Opt::ActiveSlave | Opt::QueueId | Opt::Slaves => dry.precheck(def, &ctx),
+            Opt::ArpIpTarget | Opt::NsIp6Target if !v.starts_with(['+', '-']) => {
+                dry.precheck(def, &ctx).and_then(|_| dry.set_target_list(k, v).map(|_| ()))
+            }
+            _ => dry.set(k, v, &ctx).map(|_| ()),
+        };
+        if let Err(e) = r {
+            return refusal(bond, &e);
+        }
+    }
+    let mut warnings = Vec::new();
+    for (k, v) in opts {
+        match apply_one(&mut b.core, k, v, now) {
+            Ok(w) => warnings.extend(w),
+            Err(e) => {
+                b.run_actions();
+                return refusal(bond, &e);
+            }
+        }
+    }
+    b.run_actions();
+    Response::ok(String::new(), prefixed(bond, warnings))
+}
+
+/// ifenslave-style: every interface is checked before any is enslaved.
+fn enslave(d: &mut Daemon, bond: &str, ifaces: &[String]) -> Response {
+    let now = d.now();
+    if !d.bonds.contains_key(bond) {
+        return no_bond(bond);
+    }
+    for i in ifaces {
+        if i == bond {
+            return refusal(bond, &OptError::new("slaves", Errno::EPERM, vec!["Error: Cannot enslave bond to itself.".into()]));
+        }
+        match netlink::link_by_name(i) {
+            Ok(Some(_)) => {}
+            _ => {
+                return refusal(bond, &OptError::new("slaves", Errno::ENODEV, vec![format!("option slaves: interface +{i} does not exist!")]))
+            }
+        }
+        if d.bonds.contains_key(i) {
+            return refusal(bond, &OptError::new("slaves", Errno::EPERM, vec![format!("(slave {i}): Error: cannot enslave a bond of this daemon")]));
+        }
+        if let Some(owner) = d.bonds.iter().find(|(_, b)| b.slave_pos(i).is_some()).map(|(n, _)| n.clone()) {
+            let mut lines = vec![format!("(slave {i}): Error: Device is in use and cannot be enslaved")];
+            if owner != bond {
+                lines[0].push_str(&format!(" (it is a slave of {owner})"));
+            }
+            lines.push("option slaves: unable to set because the bond device is up".into());
+            return refusal(bond, &OptError::new("slaves", Errno::EBUSY, lines));
+        }
+    }
+    let b = d.bonds.get_mut(bond).unwrap();
+    let mut warnings = Vec::new();
+    for i in ifaces {
+        match b.enslave(i, now) {
+            Ok(w) => warnings.extend(w),
+            Err(e) => return refusal(bond, &e),
+        }
+    }
+    Response::ok(String::new(), prefixed(bond, warnings))
+}

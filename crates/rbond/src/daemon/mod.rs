@@ -1,0 +1,236 @@
+//! `rbond daemon`: one thread runs every bond of this network namespace. It polls the TAP
+//! and slave sockets (the data path), netlink link events, the control socket and the
+//! core's timers. The bonds are owned by this thread alone, so nothing is locked.
+
+mod bond_rt;
+mod control;
+
+pub use bond_rt::{log_line, BondRt};
+
+use crate::sys::{self, netlink};
+use anyhow::{Context, Result};
+use rbond_core::Millis;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+pub struct Daemon {
+    pub bonds: BTreeMap<String, BondRt>,
+    run_dir: PathBuf,
+    start: Instant,
+    release: String,
+    /// Slave polling (the kernel's miimon carrier read), per bond: next time.
+    next_poll: Millis,
+}
+
+impl Daemon {
+    pub fn now(&self) -> Millis {
+        self.start.elapsed().as_millis() as Millis
+    }
+
+    fn write_status(&self, name: &str) {
+        if let Some(b) = self.bonds.get(name) {
+            let text = b.core.status().render_proc(true);
+            let path = self.run_dir.join(name);
+            let tmp = self.run_dir.join(format!(".{name}.tmp"));
+            if std::fs::write(&tmp, text).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        }
+    }
+
+    fn write_all_status(&self) {
+        for n in self.bonds.keys() {
+            self.write_status(n);
+        }
+    }
+
+    /// Link events from netlink: carrier/admin changes of slaves and of the bonds.
+    fn on_link_event(&mut self, ev: netlink::LinkEvent) {
+        let now = self.now();
+        match ev {
+            netlink::LinkEvent::Changed(info) => {
+                for b in self.bonds.values_mut() {
+                    if info.index == b.tap.ifindex() {
+                        b.core.set_admin_up(info.admin_up, now);
+                        if info.admin_up {
+                            b.refresh_addrs();
+                        }
+                    } else if let Some(s) = b.slaves.iter().find(|s| s.ifindex == info.index) {
+                        let name = s.name.clone();
+                        let obs = bond_rt::observe(&name, &info);
+                        b.core.link_observed(&name, obs, now);
+                    }
+                    b.run_actions();
+                }
+            }
+            netlink::LinkEvent::Removed { index, name } => {
+                for b in self.bonds.values_mut() {
+                    if b.slaves.iter().any(|s| s.ifindex == index) {
+                        let _ = b.release(&name, now);
+                    }
+                }
+            }
+            netlink::LinkEvent::Overrun => self.poll_links(),
+        }
+        self.write_all_status();
+    }
+
+    /// Reads every slave's link like the kernel's MII monitor reads the carrier each
+    /// miimon; events make this fast, the poll makes it certain.
+    fn poll_links(&mut self) {
+        let now = self.now();
+        for b in self.bonds.values_mut() {
+            let mut seen = Vec::new();
+            for s in &b.slaves {
+                if let Ok(Some(info)) = netlink::link_by_index(s.ifindex) {
+                    seen.push((s.name.clone(), info));
+                }
+            }
+            for (name, info) in seen {
+                let old = b.core.slaves().iter().find(|s| s.name == name).map(|s| s.obs);
+                let obs = if old.is_some_and(|o| o.admin_up == info.admin_up && o.carrier == info.carrier) {
+                    old.unwrap()
+                } else {
+                    bond_rt::observe(&name, &info)
+                };
+                b.core.link_observed(&name, obs, now);
+            }
+            b.run_actions();
+        }
+    }
+}
+
+fn poll_fds(fds: &mut Vec<libc::pollfd>, timeout_ms: i32) -> usize {
+    // SAFETY: fds is a valid array of pollfd for its length.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout_ms) };
+    r.max(0) as usize
+}
+
+fn pfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    if let Some(parent) = socket.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket).with_context(|| format!("binding {}", socket.display()))?;
+    // Root only: the socket changes network configuration.
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    listener.set_nonblocking(true)?;
+    let mut events = netlink::LinkEvents::open().context("netlink link events")?;
+    // SAFETY: installing a plain async-signal-safe handler that only stores an atomic.
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    let mut d = Daemon {
+        bonds: BTreeMap::new(),
+        run_dir: run_dir.to_path_buf(),
+        start: Instant::now(),
+        release: sys::uname_release(),
+        next_poll: 0,
+    };
+    println!("rbond daemon ready");
+    let _ = std::io::stdout().flush();
+
+    let mut buf = vec![0u8; sys::FRAME_BUF_LEN];
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
+    // Which bond / slave each pollfd belongs to: (bond name index, None = tap | Some(slave)).
+    let mut owners: Vec<(usize, Option<usize>)> = Vec::with_capacity(64);
+    while !STOP.load(Ordering::SeqCst) {
+        fds.clear();
+        owners.clear();
+        fds.push(pfd(listener.as_raw_fd()));
+        fds.push(pfd(events.fd()));
+        for (bi, b) in d.bonds.values().enumerate() {
+            for (k, fd) in b.fds().enumerate() {
+                fds.push(pfd(fd));
+                owners.push((bi, if k == 0 { None } else { Some(k - 1) }));
+            }
+        }
+        let now = d.now();
+        let mut deadline = d.bonds.values().filter_map(|b| b.core.poll_timeout()).min();
+        let poll_iv = d.bonds.values().map(|b| b.core.opts.miimon as u64).filter(|&m| m > 0).min();
+        if let Some(iv) = poll_iv {
+            if d.next_poll <= now {
+                d.next_poll = now + iv;
+            }
+            deadline = Some(deadline.map_or(d.next_poll, |x| x.min(d.next_poll)));
+        }
+        // Wake at least every 500 ms to notice a stop request.
+        let timeout = deadline.map_or(500, |t| t.saturating_sub(now).min(500) as i32);
+        poll_fds(&mut fds, timeout);
+        let now = d.now();
+
+        // Data path first: it is what latency matters for.
+        let names: Vec<String> = if owners.is_empty() { Vec::new() } else { d.bonds.keys().cloned().collect() };
+        for (k, (bi, who)) in owners.iter().enumerate() {
+            if fds[k + 2].revents & libc::POLLIN == 0 {
+                continue;
+            }
+            let b = d.bonds.get_mut(&names[*bi]).unwrap();
+            match who {
+                None => b.pump_tx(&mut buf),
+                Some(i) => b.pump_rx(*i, &mut buf, now),
+            }
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            if let Ok(evs) = events.drain() {
+                for ev in evs {
+                    d.on_link_event(ev);
+                }
+            }
+        }
+        if poll_iv.is_some() && now >= d.next_poll {
+            d.poll_links();
+            d.next_poll = now + poll_iv.unwrap();
+        }
+        let mut changed = false;
+        for b in d.bonds.values_mut() {
+            if b.core.poll_timeout().is_some_and(|t| t <= now) {
+                if b.core.opts.arp_interval > 0 {
+                    b.refresh_addrs();
+                }
+                b.core.tick(now);
+                b.run_actions();
+                changed = true;
+            }
+        }
+        if changed {
+            d.write_all_status();
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            while let Ok((conn, _)) = listener.accept() {
+                control::serve(&mut d, conn);
+            }
+        }
+    }
+    // Leave everything as found.
+    let now = d.now();
+    let names: Vec<String> = d.bonds.keys().cloned().collect();
+    for n in names {
+        if let Some(mut b) = d.bonds.remove(&n) {
+            b.teardown(now);
+        }
+        let _ = std::fs::remove_file(run_dir.join(&n));
+    }
+    let _ = std::fs::remove_file(socket);
+    Ok(())
+}

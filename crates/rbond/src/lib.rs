@@ -1,0 +1,5 @@
+pub mod sys;
+pub mod lab;
+pub mod cli;
+pub mod ctl;
+pub mod daemon;

@@ -1,0 +1,86 @@
+//! The bond device: a TAP interface whose frames carry a virtio_net_hdr, so GSO/TSO
+//! super-frames and partial checksums pass between it and the slaves' AF_PACKET sockets
+//! unchanged (both sides use the same 10-byte header layout).
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::{cvt, cvt_size, ifreq_named};
+
+pub use super::VNET_HDR_LEN;
+
+// <linux/if_tun.h>
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+const IFF_VNET_HDR: libc::c_short = 0x4000;
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca; // _IOW('T', 202, int)
+const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0; // _IOW('T', 208, unsigned int)
+const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8; // _IOW('T', 216, int)
+const TUN_F_CSUM: libc::c_uint = 0x01;
+const TUN_F_TSO4: libc::c_uint = 0x02;
+const TUN_F_TSO6: libc::c_uint = 0x04;
+const TUN_F_TSO_ECN: libc::c_uint = 0x08;
+
+/// A non-persistent TAP device; closing the fd (drop) removes the interface.
+#[derive(Debug)]
+pub struct Tap {
+    fd: OwnedFd,
+    name: String,
+    ifindex: u32,
+}
+
+impl Tap {
+    /// Creates TAP `name` (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) in the calling thread's netns,
+    /// with a 10-byte vnet header and CSUM|TSO4|TSO6|TSO_ECN offloads; the fd is O_NONBLOCK.
+    /// The device starts administratively down; use `netlink::set_up`.
+    pub fn create(name: &str) -> io::Result<Tap> {
+        let mut ifr = ifreq_named(name)?;
+        // SAFETY: path is a valid C string; we own the returned fd.
+        let fd = cvt(unsafe {
+            libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        })?;
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        ifr.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+        // SAFETY: TUNSETIFF reads and writes back an ifreq.
+        cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut ifr) })?;
+        let hdr_len: libc::c_int = VNET_HDR_LEN as libc::c_int;
+        // SAFETY: TUNSETVNETHDRSZ reads an int.
+        cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ as _, &hdr_len) })?;
+        // Offloads we accept in frames *written* to the tap, and that the kernel may hand us
+        // on read. USO is left out: it must come as USO4|USO6 and AF_PACKET on old kernels
+        // does not carry it.
+        let offload = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+        // SAFETY: TUNSETOFFLOAD takes the flags by value.
+        cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD as _, offload as libc::c_ulong) })?;
+        // The kernel may have expanded a pattern like "bond%d": read the real name back.
+        let name = unsafe { CStr::from_ptr(ifr.ifr_name.as_ptr()) }.to_string_lossy().into_owned();
+        let ifindex = super::ifindex(&name)?;
+        Ok(Tap { fd, name, ifindex })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// One frame the bond's stack transmitted: vnet header (10 bytes) + Ethernet frame.
+    /// `WouldBlock` when none is queued. Use a buffer of `FRAME_BUF_LEN`.
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for buf.len() bytes.
+        cvt_size(unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) })
+    }
+
+    /// Hands one frame (vnet header + Ethernet frame) to the bond's stack as received.
+    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for buf.len() bytes.
+        cvt_size(unsafe { libc::write(self.fd(), buf.as_ptr().cast(), buf.len()) })
+    }
+}

@@ -1,0 +1,118 @@
+//! Shared helpers for the end-to-end tests: real namespaces, real frames, the real rbond binary.
+//!
+//! Each test builds its own `Lab` (unique namespace names, sockets and run dirs), so tests run in
+//! parallel; dropping the lab removes everything, also when an assertion panics.
+#![allow(dead_code)]
+
+pub use rbond::lab::probe::{ProbeConfig, ProbeResult, Summary};
+pub use rbond::lab::{status_field, Lab, LabConfig, Mode, SlaveCounters};
+use std::path::Path;
+pub use std::time::Duration;
+
+/// The rbond binary Cargo built for these tests.
+pub fn rbond_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rbond")
+}
+
+/// The tests need real namespaces; say so plainly instead of failing somewhere deep.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(euid, 0, "the e2e tests create network namespaces and must run as root");
+}
+
+pub fn config(mode: Mode) -> LabConfig {
+    LabConfig::new(mode, rbond_bin())
+}
+
+/// Builds a lab, printing the daemon log if that fails (the usual reason is a daemon error).
+pub fn build(cfg: LabConfig) -> Lab {
+    require_root();
+    match Lab::build(cfg.clone()) {
+        Ok(lab) => lab,
+        Err(e) => panic!("building the lab for {cfg:?} failed: {e:#}"),
+    }
+}
+
+/// Drops the lab and checks that its namespaces are gone.
+pub fn teardown(lab: Lab) {
+    let names: Vec<String> =
+        [lab.host(), lab.switch(), lab.peer()].iter().map(|n| n.name().to_string()).collect();
+    drop(lab);
+    for n in names {
+        assert!(!Path::new("/run/netns").join(&n).exists(), "namespace {n} left behind");
+    }
+}
+
+/// Per-slave TX/RX deltas between two counter snapshots, as (name, rx, tx).
+pub fn deltas(before: &[SlaveCounters], after: &[SlaveCounters]) -> Vec<(String, u64, u64)> {
+    before
+        .iter()
+        .zip(after)
+        .map(|(b, a)| (a.name.clone(), a.rx_packets - b.rx_packets, a.tx_packets - b.tx_packets))
+        .collect()
+}
+
+/// Runs a probe and returns it with the per-slave counter deltas over the same time.
+pub fn probe_with_counters(lab: &Lab, cfg: ProbeConfig) -> (ProbeResult, Vec<(String, u64, u64)>) {
+    let before = lab.slave_counters().unwrap();
+    let r = lab.probe(cfg).unwrap();
+    let after = lab.slave_counters().unwrap();
+    let d = deltas(&before, &after);
+    println!("{}", rbond::lab::report::probe_table(&r, &[]));
+    println!("per-slave deltas (name, rx, tx): {d:?}");
+    (r, d)
+}
+
+/// Stdout/stderr of a CLI run as text, with its exit code.
+pub struct CliResult {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn rbond(lab: &Lab, args: &[&str]) -> CliResult {
+    let out = lab.rbond(args).unwrap();
+    CliResult {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `rbond <args>` must succeed.
+pub fn rbond_ok(lab: &Lab, args: &[&str]) -> String {
+    let r = rbond(lab, args);
+    assert_eq!(r.code, Some(0), "rbond {} failed: {}", args.join(" "), r.stderr);
+    r.stdout
+}
+
+/// Polls `rbond status` until `pred` holds (the daemon applies changes on its own thread and
+/// the MII monitor acts at its next tick), or panics with the last status.
+pub fn wait_status(lab: &Lab, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let s = lab.status().unwrap();
+        if pred(&s) {
+            return s;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("status never showed {what} within {timeout:?}:\n{s}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The slave sections of a status text, as (interface, MII status, link failure count).
+pub fn slave_sections(status: &str) -> Vec<(String, String, u32)> {
+    let mut out = Vec::new();
+    for block in status.split("\n\n").filter(|b| b.starts_with("Slave Interface: ")) {
+        let name = status_field(block, "Slave Interface").unwrap();
+        let mii = status_field(block, "MII Status").unwrap_or_default();
+        let fails = status_field(block, "Link Failure Count")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        out.push((name, mii, fails));
+    }
+    out
+}
