@@ -159,7 +159,7 @@ pub fn apply(base: &BondOptions, text: &str) -> Result<Applied, OptsError> {
 /// Options compared by `diff_writes`, in a write order that works from any state: mode first
 /// (its side effects touch the monitors), monitors before the delays and arp_validate they
 /// affect. `primary` and slave-dependent options are not here.
-const DIFF_ORDER: &[&str] = &[
+pub const DIFF_ORDER: &[&str] = &[
     "mode",
     "miimon",
     "updelay",
@@ -193,7 +193,7 @@ const DIFF_ORDER: &[&str] = &[
 ];
 
 /// The value to write to reach `show` output (`802.3ad 4` -> `802.3ad`).
-fn write_form(shown: &str) -> String {
+pub fn write_form(shown: &str) -> String {
     shown.split(' ').next().unwrap_or("").to_string()
 }
 

@@ -59,6 +59,9 @@ pub fn parse_file(path: &Path, text: &str) -> Result<IfcfgFile, ConfigError> {
         .unwrap_or("")
         .to_string();
     let vars = shell::lex(text).map_err(|e| ConfigError::new(path, e.line, e.key.as_deref(), e.problem, e.expected))?;
+    if let Some(a) = vars.iter().find(|a| a.value.contains('\u{FFFD}') || a.value.contains('\0')) {
+        return Err(ConfigError::new(path, a.line, Some(&a.key), "the value is not valid UTF-8 text", "UTF-8 text (comments may use any encoding)"));
+    }
     Ok(IfcfgFile { path: path.to_path_buf(), stem, vars })
 }
 
@@ -93,14 +96,9 @@ pub fn read_dir(dir: &Path, warnings: &mut Vec<Diag>) -> Result<Vec<IfcfgFile>, 
         }
         let bytes = std::fs::read(&path)
             .map_err(|e| ConfigError::new(&path, 0, None, format!("cannot read the file: {e}"), "a readable file"))?;
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
-                return Err(ConfigError::new(&path, line, None, "the file is not valid UTF-8", "a UTF-8 text file"));
-            }
-        };
+        // Comments may be in any encoding (bash does not care; old RHEL systems used GB18030 or
+        // Latin-1); values must be UTF-8, checked in parse_file.
+        let text = String::from_utf8_lossy(&bytes);
         files.push(parse_file(&path, &text)?);
     }
     Ok(files)
@@ -389,6 +387,20 @@ fn read_bond(f: &IfcfgFile, base: &BondOptions, tx_queues: u16, slaves: Vec<Slav
 
     // Options: module defaults, then BONDING_OPTS with initscripts' semantics.
     let opts_line = f.line_of("BONDING_OPTS");
+    // `BONDING_OPTS=mode=1 miimon=100` is valid shell that assigns only `mode=1`; the rest
+    // become shell variables of their own. Catch it instead of dropping options silently.
+    let stray: Vec<&Assignment> =
+        f.vars.iter().filter(|a| a.line == opts_line && a.key != "BONDING_OPTS" && rbond_core::options::lookup(&a.key).is_some()).collect();
+    if !stray.is_empty() {
+        let all: Vec<String> = std::iter::once(r.get("BONDING_OPTS").unwrap_or("").to_string())
+            .chain(stray.iter().map(|a| format!("{}={}", a.key, a.value)))
+            .collect();
+        return Err(r.err(
+            "BONDING_OPTS",
+            format!("the value is not quoted, so bash sets BONDING_OPTS to '{}' only and '{}' becomes a separate variable", all[0], all[1]),
+            format!("BONDING_OPTS=\"{}\"", all.join(" ")),
+        ));
+    }
     let applied = bonding_opts::apply(base, r.get("BONDING_OPTS").unwrap_or(""))
         .map_err(|e| ConfigError::new(&f.path, opts_line, Some("BONDING_OPTS"), e.problem, e.expected))?;
     for w in &applied.warnings {

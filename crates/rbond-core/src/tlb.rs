@@ -175,7 +175,7 @@ impl TxTable {
         for s in slaves.iter().filter(|s| s.usable) {
             let gap = compute_gap(s.speed_mbps, self.slave_load(s.idx));
             // Strictly greater: an equal gap later in the list does not win.
-            if best.map_or(true, |(g, _)| gap > g) {
+            if best.is_none_or(|(g, _)| gap > g) {
                 best = Some((gap, s.idx));
             }
         }

@@ -22,7 +22,9 @@ const CASES: &[Case] = &[
         stderr_has: &["option xmit_hash_policy: invalid value (layer5)"],
     },
     Case { args: &["set", "bond0", "miimon", "fast"], stderr_has: &["option miimon: invalid value (fast)"] },
-    Case { args: &["set", "bond0", "mode", "9"], stderr_has: &["option mode: invalid value (9)"] },
+    // The value check comes after the "no slaves" check (§1.1), so a bad mode is tried on a
+    // new bond, which must then not exist.
+    Case { args: &["add", "bond1", "mode", "9"], stderr_has: &["option mode: invalid value (9)"] },
     // Out of range: the kernel also prints the allowed range.
     Case {
         args: &["set", "bond0", "arp_missed_max", "300"],

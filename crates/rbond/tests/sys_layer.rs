@@ -525,21 +525,3 @@ fn isolation_drop_restores_state() {
 
     assert!(in_ns(&a, || SlaveIsolation::apply("nosuchdev0")).is_err());
 }
-
-#[test]
-fn tmp_iperf() {
-    let (a, b) = pair("ip", 9);
-    let bridge = Bridge::start(&a, 9);
-    let iso = in_ns(&a, || SlaveIsolation::apply("veth0").unwrap());
-    let mut srv = Command::new("ip").args(["netns", "exec", &a.0, "iperf3", "-s", "-1"]).stdout(std::process::Stdio::null()).spawn().unwrap();
-    thread::sleep(Duration::from_millis(500));
-    let out = b.exec(&["iperf3", "-c", "198.18.9.1", "-t", "4"]);
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    let mut srv2 = Command::new("ip").args(["netns", "exec", &a.0, "iperf3", "-s", "-1"]).stdout(std::process::Stdio::null()).spawn().unwrap();
-    thread::sleep(Duration::from_millis(500));
-    let _ = srv.wait();
-    let out = b.exec(&["iperf3", "-c", "198.18.9.1", "-t", "4", "-R"]);
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    let _ = srv2.wait();
-    drop(iso); drop(bridge);
-}

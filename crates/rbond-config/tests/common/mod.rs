@@ -25,6 +25,10 @@ impl Scratch {
     }
     /// Write files (name, contents) into the directory.
     pub fn with(tag: &str, files: &[(&str, &str)]) -> Scratch {
+        let bytes: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
+        Scratch::with_bytes(tag, &bytes)
+    }
+    pub fn with_bytes(tag: &str, files: &[(&str, &[u8])]) -> Scratch {
         let s = Scratch::new(tag);
         for (n, t) in files {
             std::fs::write(s.path.join(n), t).unwrap();

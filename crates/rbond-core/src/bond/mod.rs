@@ -655,6 +655,9 @@ impl Bond {
             }
         }
         self.curr_active = new;
+        if mode.is_tlb() {
+            self.tlb.active_changed(old, new);
+        }
         if mode == Mode::ActiveBackup {
             if let Some(n) = new {
                 self.apply_fail_over_mac(old, n);
@@ -873,23 +876,10 @@ impl Bond {
 
     fn tlb_target(&mut self, frame: &[u8]) -> TxTarget {
         let alb = self.opts.mode == Mode::BalanceAlb;
-        let active = self.curr_active.filter(|&a| self.usable.contains(&a));
-        if !self.opts.tlb_dynamic_lb {
-            if let Some(_) = TxTable::balance_index(alb, self.opts.xmit_hash_policy, frame) {
-                let h = xmit_hash(self.opts.xmit_hash_policy, frame);
-                return crate::tlb::static_choice(h, &self.usable).map_or(TxTarget::Drop, TxTarget::Slave);
-            }
-            return active.map_or(TxTarget::Drop, TxTarget::Slave);
-        }
-        match TxTable::balance_index(alb, self.opts.xmit_hash_policy, frame) {
-            Some(idx) => match self.tlb.choose(idx, frame.len(), &self.tlb_slaves) {
-                Some(s) => TxTarget::Slave(s),
-                None => active.map_or(TxTarget::Drop, TxTarget::Slave),
-            },
-            None => {
-                self.tlb.add_unbalanced(frame.len());
-                active.map_or(TxTarget::Drop, TxTarget::Slave)
-            }
+        let active = self.curr_active;
+        match self.tlb.transmit(alb, self.opts.xmit_hash_policy, self.opts.tlb_dynamic_lb, frame, &self.tlb_slaves, active) {
+            crate::tlb::TxVerdict::Send { slave, .. } => TxTarget::Slave(slave),
+            crate::tlb::TxVerdict::Drop => TxTarget::Drop,
         }
     }
 

@@ -298,7 +298,7 @@ impl BondOptions {
                         vec![format!("Unable to set {} as MII monitoring is disabled", delay_name(def.id))],
                     ));
                 }
-                if v % self.miimon != 0 {
+                if !v.is_multiple_of(self.miimon) {
                     warn.push(format!(
                         "{} ({}) is not a multiple of miimon ({}), value rounded to {} ms",
                         delay_name(def.id),

@@ -152,18 +152,13 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
 
     let mut buf = vec![0u8; sys::FRAME_BUF_LEN];
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
-    // Which bond / slave each pollfd belongs to: (bond name index, None = tap | Some(slave)).
-    let mut owners: Vec<(usize, Option<usize>)> = Vec::with_capacity(64);
     while !STOP.load(Ordering::SeqCst) {
+        // Layout: listener, netlink, then per bond (in map order) its TAP and its slaves.
         fds.clear();
-        owners.clear();
         fds.push(pfd(listener.as_raw_fd()));
         fds.push(pfd(events.fd()));
-        for (bi, b) in d.bonds.values().enumerate() {
-            for (k, fd) in b.fds().enumerate() {
-                fds.push(pfd(fd));
-                owners.push((bi, if k == 0 { None } else { Some(k - 1) }));
-            }
+        for b in d.bonds.values() {
+            fds.extend(b.fds().map(pfd));
         }
         let now = d.now();
         let mut deadline = d.bonds.values().filter_map(|b| b.core.poll_timeout()).min();
@@ -179,17 +174,20 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         poll_fds(&mut fds, timeout);
         let now = d.now();
 
-        // Data path first: it is what latency matters for.
-        let names: Vec<String> = if owners.is_empty() { Vec::new() } else { d.bonds.keys().cloned().collect() };
-        for (k, (bi, who)) in owners.iter().enumerate() {
-            if fds[k + 2].revents & libc::POLLIN == 0 {
-                continue;
+        // Data path first: it is what latency matters for. Nothing below has changed the
+        // bonds or their slaves since `fds` was built, so the layout still holds.
+        let mut k = 2;
+        for b in d.bonds.values_mut() {
+            let n = 1 + b.slaves.len();
+            if fds[k].revents & libc::POLLIN != 0 {
+                b.pump_tx(&mut buf);
             }
-            let b = d.bonds.get_mut(&names[*bi]).unwrap();
-            match who {
-                None => b.pump_tx(&mut buf),
-                Some(i) => b.pump_rx(*i, &mut buf, now),
+            for j in 0..n - 1 {
+                if fds[k + 1 + j].revents & libc::POLLIN != 0 {
+                    b.pump_rx(j, &mut buf, now);
+                }
             }
+            k += n;
         }
         if fds[1].revents & libc::POLLIN != 0 {
             if let Ok(evs) = events.drain() {

@@ -156,7 +156,9 @@ impl Lab {
         lab.host_daemon = Some(d);
         let d = lab.host_daemon.as_ref().unwrap();
         topology::host_bond(d, &lab.host, mode, miimon, &lab.config.bond_options, &lab.slaves)?;
-        lab.wait_reachable(Duration::from_secs(10))?;
+        // LACP needs partners to agree before any port distributes; give it longer.
+        let timeout = if mode == Mode::Ieee8023ad { 30 } else { 10 };
+        lab.wait_reachable(Duration::from_secs(timeout))?;
         Ok(lab)
     }
 
@@ -374,6 +376,9 @@ pub fn run(args: LabArgs) -> Result<()> {
         args.miimon,
         match mode.switch_side() {
             SwitchSide::Bridge => "Linux bridge (no switch configuration)",
+            SwitchSide::PortChannel if mode == Mode::Ieee8023ad => {
+                "rbond 802.3ad bond po0 (LACP port-channel) in a Linux bridge"
+            }
             SwitchSide::PortChannel => "rbond bond po0 as a static port-channel in a Linux bridge",
         }
     );
@@ -384,6 +389,10 @@ pub fn run(args: LabArgs) -> Result<()> {
         lab.switch().name(),
         lab.peer().name()
     );
+    for l in lab.new_daemon_log() {
+        println!("{l}");
+    }
+    println!();
     print_section("status before", &lab.status()?);
     if let Some(s) = lab.switch_status() {
         print_section("switch port-channel status", &s?);

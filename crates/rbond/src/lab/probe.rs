@@ -178,6 +178,22 @@ fn token() -> u64 {
     h.finish()
 }
 
+/// Binds a UDP socket, retrying briefly while the address is in use. A socket from the
+/// previous probe on the same port can outlive its close: a process forked at that moment by
+/// another thread (e.g. an `ip` command of a parallel test) holds a copy of the fd until it
+/// execs, which closes it (CLOEXEC).
+fn bind(addr: SocketAddrV4) -> std::io::Result<UdpSocket> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match UdpSocket::bind(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Starts the responder in `peer` and the sender in `host`; returns at once. The sender stops
 /// by itself after `duration`, or early when `stop` becomes true.
 pub fn start(
@@ -192,7 +208,7 @@ pub fn start(
     let port = config.port;
     let target = config.target;
     let responder = peer.spawn_thread(move || {
-        let sock = UdpSocket::bind(SocketAddrV4::new(target, port));
+        let sock = bind(SocketAddrV4::new(target, port));
         let sock = match sock {
             Ok(s) => {
                 let _ = bound_tx.send(Ok(()));
@@ -262,7 +278,7 @@ fn send_and_receive(config: ProbeConfig, stopped: impl Fn() -> bool) -> Result<P
     let mut socks = Vec::new();
     for i in 0..config.flows {
         let sport = config.src_port_base + i;
-        let s = UdpSocket::bind(SocketAddrV4::new(config.source, sport))
+        let s = bind(SocketAddrV4::new(config.source, sport))
             .with_context(|| format!("probe bind {}:{sport}", config.source))?;
         s.set_read_timeout(Some(Duration::from_millis(20)))?;
         socks.push(s);

@@ -57,8 +57,11 @@ pub fn probe_table(result: &ProbeResult, phases: &[Phase]) -> String {
     out
 }
 
-/// Per-interface packet counters, as ifconfig's RX/TX lines: (name, rx, tx) before and after.
-pub fn counter_table(rows: &[(String, (u64, u64), (u64, u64))]) -> String {
+/// One interface's (rx, tx) packet counters before and after a run.
+pub type CounterRow = (String, (u64, u64), (u64, u64));
+
+/// Per-interface packet counters over a run, as ifconfig's RX/TX packet lines.
+pub fn counter_table(rows: &[CounterRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:<8} {:>12} {:>12}", "slave", "RX packets", "TX packets");
     for (name, (rx0, tx0), (rx1, tx1)) in rows {

@@ -113,7 +113,9 @@ impl PacketSocket {
         }
     }
 
-    /// Transmits vnet header + Ethernet frame on the slave.
+    /// Transmits vnet header + Ethernet frame on the slave. A frame dropped on the way out
+    /// (full qdisc, e.g. tbf; the device down) fails with ENOBUFS or ENETDOWN: count it as
+    /// a tx drop, it is not fatal. `WouldBlock` when the socket send buffer is full.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         // SAFETY: buf is valid for buf.len() bytes; the bound ifindex is the destination.
         cvt_size(unsafe { libc::send(self.fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) })

@@ -79,6 +79,7 @@ impl Tap {
     }
 
     /// Hands one frame (vnet header + Ethernet frame) to the bond's stack as received.
+    /// Fails with EIO while the TAP is down, EINVAL for a malformed vnet header.
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
         // SAFETY: buf is valid for buf.len() bytes.
         cvt_size(unsafe { libc::write(self.fd(), buf.as_ptr().cast(), buf.len()) })

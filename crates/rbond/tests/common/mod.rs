@@ -2,7 +2,7 @@
 //!
 //! Each test builds its own `Lab` (unique namespace names, sockets and run dirs), so tests run in
 //! parallel; dropping the lab removes everything, also when an assertion panics.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub use rbond::lab::probe::{ProbeConfig, ProbeResult, Summary};
 pub use rbond::lab::{status_field, Lab, LabConfig, Mode, SlaveCounters};
