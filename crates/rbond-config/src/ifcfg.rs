@@ -200,7 +200,7 @@ fn role_of(f: &IfcfgFile, aliases: &[String]) -> Result<(Role, Vec<Diag>), Confi
         Some("BONDING_MASTER")
     } else if r.get("BONDING_OPTS").is_some() {
         Some("BONDING_OPTS")
-    } else if aliases.iter().any(|a| *a == dev) {
+    } else if aliases.contains(&dev) {
         Some("DEVICE")
     } else {
         None
@@ -262,8 +262,11 @@ fn net_of(a: Ipv4Addr, p: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(a) & prefix_to_mask(p))
 }
 
+/// Address with prefix length, and gateway.
+type Addressing = (Option<(Ipv4Addr, u8)>, Option<Ipv4Addr>);
+
 /// The bond's address part: IPADDR, NETMASK/PREFIX, GATEWAY.
-fn read_addressing(r: &Reader, bootproto: BootProto, warnings: &mut Vec<Diag>) -> Result<(Option<(Ipv4Addr, u8)>, Option<Ipv4Addr>), ConfigError> {
+fn read_addressing(r: &Reader, bootproto: BootProto, warnings: &mut Vec<Diag>) -> Result<Addressing, ConfigError> {
     let ip = r.ipv4("IPADDR")?;
     let Some(ip) = ip else {
         if bootproto == BootProto::Static {

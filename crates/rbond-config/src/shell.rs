@@ -228,8 +228,7 @@ pub fn lex(input: &str) -> Result<Vec<Assignment>, LexError> {
     let mut exporting = false;
     // Key of the last assignment on this line, for messages about the words that follow it.
     let mut last_key: Option<String> = None;
-    loop {
-        let Some(c) = lx.skip_blanks() else { break };
+    while let Some(c) = lx.skip_blanks() {
         match c {
             '\n' => {
                 lx.bump();

@@ -21,7 +21,9 @@ fn tcp_frame() -> Vec<u8> {
     f.extend_from_slice(&[0x45, 0x00]);
     f.extend_from_slice(&ip_len.to_be_bytes());
     f.extend_from_slice(&[0x12, 0x34, 0x40, 0x00, 64, 6, 0, 0, 198, 18, 5, 10, 198, 19, 200, 7]);
-    f.extend_from_slice(&[0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(&[
+        0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0,
+    ]);
     f.resize(FRAME_LEN, 0xa5);
     f
 }

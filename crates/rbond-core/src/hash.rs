@@ -1,5 +1,6 @@
 //! Transmit hashing: the kernel's `bond_xmit_hash()` for every `xmit_hash_policy` (§3), and
-//! the alb "simple hash" (§5.1). Bit-exact with a little-endian kernel of about v5.15–v6.17.
+//! the alb "simple hash" (§5.1). Bit-exact with a little-endian kernel of about v5.18 onwards
+//! (baseline v6.16–v6.17; older kernels differ, see §3.3 [version] notes).
 //!
 //! # Model of the kernel's input
 //!
@@ -92,12 +93,9 @@ fn v6_fold(h: &[u8], i: usize) -> u32 {
 #[inline(always)]
 fn ports_offset(ip_proto: u8) -> Option<usize> {
     match ip_proto {
-        ipproto::TCP
-        | ipproto::UDP
-        | ipproto::DCCP
-        | ipproto::ESP
-        | ipproto::SCTP
-        | ipproto::UDPLITE => Some(0),
+        ipproto::TCP | ipproto::UDP | ipproto::DCCP | ipproto::ESP | ipproto::SCTP | ipproto::UDPLITE => {
+            Some(0)
+        }
         ipproto::AH => Some(4),
         _ => None,
     }

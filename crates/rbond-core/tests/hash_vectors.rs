@@ -233,7 +233,8 @@ fn layer2_vectors() {
     assert_eq!(h(Layer2, &tagged), 0x8b9);
 
     // Outer 802.1ad tag is in-band: etype 0x88A8; 0xB9 ^ 0x88A8 = 0x8811.
-    let qinq = eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
+    let qinq =
+        eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
     assert_eq!(h(Layer2, &qinq), 0x8811);
 
     // LACPDU: d5 0x02 (01:80:c2:00:00:02) ^ s5 0x56 = 0x54; ^ 0x8809 = 0x885D.
@@ -289,7 +290,8 @@ fn layer23_vectors() {
     assert_eq!(h(Layer23, &short), 0x8b9);
 
     // In-band QinQ (outer 0x88A8): not IP → layer2 0x8811.
-    let qinq = eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
+    let qinq =
+        eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
     assert_eq!(h(Layer23, &qinq), 0x8811);
 }
 
@@ -403,7 +405,8 @@ fn encap23_vectors() {
     // tags, but the layer2 term uses the frame's EtherType field, 0x88A8:
     // 0xB9 ^ 0x88A8 = 0x8811; ^ 0x0DCD0100 = 0x0DCD8911; ^>>16 → 0x0DCD84DC;
     // ^>>8 (0x000DCD84) → 0x0DC04958.
-    let qinq = eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
+    let qinq =
+        eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
     assert_eq!(h(Encap23, &qinq), 0x0dc04958);
 
     // ARP: the dissector returns success with no addresses (no ARP key in the bonding key
@@ -478,7 +481,8 @@ fn encap34_vectors() {
     assert_eq!(h(Encap34, &arp), 0);
 
     // In-band QinQ TCP A → B: tags walked, then as plain TCP: 0x5B3D1DD3.
-    let qinq = eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
+    let qinq =
+        eth_tags(DST, SRC, &[(0x88a8, 10), (0x8100, 20)], 0x0800, &ipv4(A, B, 6, &tcp(40000, 443, b"")));
     assert_eq!(h(Encap34, &qinq), 0x5b3d1dd3);
 
     // ICMP echo id 0x1234 A → B: icmp32 0x12340008 ^ 0x0DCD0100 = 0x1FF90108;
@@ -533,7 +537,7 @@ fn encap_dissector_branches() {
     // n = 15: the 16th step is refused, the walk ends "good" before IPv4 without
     // addresses: fold(0x81B9) = 0x81B9 ^ 0x81 = 0x8138.
     let stacked = |n: usize| {
-        let tags: Vec<(u16, u16)> = std::iter::repeat((0x8100, 5)).take(1 + n).collect();
+        let tags: Vec<(u16, u16)> = std::iter::repeat_n((0x8100, 5), 1 + n).collect();
         eth_tags(DST, SRC, &tags, 0x0800, &ipv4(A, B, 6, &tcp(1, 2, b"")))
     };
     assert_eq!(h(Encap23, &stacked(14)), 0x0dc040f9);

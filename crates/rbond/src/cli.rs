@@ -79,6 +79,12 @@ pub enum Cmd {
         #[arg(long, default_value_t = 10)]
         duration: u64,
     },
+    /// Bring bonds up from ifcfg files (like ifup / service network start).
+    Up(crate::ifup::UpArgs),
+    /// Take bonds down and delete them (like ifdown).
+    Down(crate::ifup::DownArgs),
+    /// Validate the ifcfg configuration and print what `up` would do; changes nothing.
+    Check(crate::ifup::CheckArgs),
 }
 
 /// Prints a daemon answer; a refusal becomes exit code 2.
@@ -128,6 +134,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Lab { mode, slaves, miimon, duration } => {
             crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration }).map(|_| 0)
         }
+        Cmd::Up(a) => crate::ifup::up(&sock, &a),
+        Cmd::Down(a) => crate::ifup::down(&sock, &a),
+        Cmd::Check(a) => crate::ifup::check(&a),
     }
 }
 

@@ -184,11 +184,8 @@ type Outcome = std::result::Result<(), Refused>;
 
 /// Checks that need no change: the slaves exist and no other bond of the daemon holds them.
 fn preflight(sock: &Path, b: &BondSpec, running: &[String]) -> Result<Outcome> {
-    if b.macaddr.is_some() {
-        // The daemon picks the bond MAC itself (from the first slave, as the kernel does when
-        // no address was set); it has no request to fix a configured one yet.
-        return Ok(Err(Refused(format!("{}: MACADDR is not supported by the rbond daemon yet ({})", b.name, b.source.display()))));
-    }
+    // MACADDR is set on the bond device before enslaving; the daemon adopts a MAC set on
+    // bond0 like the kernel does (`ip link set bond0 address ...`).
     for s in &b.slaves {
         if !matches!(netlink::link_by_name(&s.name), Ok(Some(_))) {
             return Ok(Err(Refused(format!("{}: option slaves: interface +{} does not exist!", b.name, s.name))));

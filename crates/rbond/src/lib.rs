@@ -3,3 +3,4 @@ pub mod lab;
 pub mod cli;
 pub mod ctl;
 pub mod daemon;
+pub mod ifup;

@@ -106,7 +106,8 @@ pub(crate) fn arpmon_tick(b: &mut Bond, now: Millis) -> bool {
                 set_link(b, i, false, now);
                 changed = true;
             }
-            if b.slaves[i].obs.admin_up {
+            // bond_slave_is_up: running and carrier ok.
+            if b.slaves[i].obs.admin_up && b.slaves[i].obs.carrier {
                 send_probes(b, i, now);
             }
         }

@@ -181,7 +181,9 @@ impl Bond {
             self.schedule_monitors(now);
             // Like bond_open: take the current link states, then choose the active slave.
             self.mii_tick(now);
-            self.reselect(now);
+            if self.curr_active.is_none() {
+                self.reselect(now);
+            }
         } else {
             self.next_mii = None;
             self.send_peer_notif = 0;
@@ -254,7 +256,7 @@ impl Bond {
         s.last_link_up = now;
         // Modes 1 and 4 start new slaves as backups; the others are active at once.
         s.backup = matches!(self.opts.mode, Mode::ActiveBackup | Mode::Ieee8023ad);
-        s.inactive = s.backup && !self.opts.all_slaves_active;
+        s.inactive = (s.backup || self.opts.mode.is_tlb()) && !self.opts.all_slaves_active;
         self.slaves.push(s);
         if !self.slaves_keep_own_mac() {
             let mac = self.mac;
@@ -363,8 +365,10 @@ impl Bond {
             Opt::PrimaryReselect => self.reselect(now),
             Opt::AllSlavesActive => {
                 let asa = self.opts.all_slaves_active;
-                for s in &mut self.slaves {
-                    s.inactive = s.backup && !asa;
+                let tlb = self.opts.mode.is_tlb();
+                let active = self.curr_active;
+                for (i, s) in self.slaves.iter_mut().enumerate() {
+                    s.inactive = (s.backup || (tlb && Some(i) != active)) && !asa;
                 }
             }
             Opt::MinLinks => self.update_carrier(),
@@ -376,8 +380,18 @@ impl Bond {
         let name = value.split('\n').next().unwrap_or("").trim();
         let opt = "active_slave";
         if name.is_empty() {
-            self.change_active(None, now);
+            // The kernel clears the pointer and re-selects; the old active slave is then
+            // demoted by the usual failover if another slave wins.
+            let old = self.curr_active.take();
             self.reselect(now);
+            if let Some(o) = old.filter(|&o| Some(o) != self.curr_active) {
+                if self.opts.mode == Mode::ActiveBackup {
+                    let asa = self.opts.all_slaves_active;
+                    self.slaves[o].backup = true;
+                    self.slaves[o].inactive = !asa;
+                    self.rebuild_usable();
+                }
+            }
             return Ok(());
         }
         let Some(i) = self.slave_index(name) else {
@@ -473,6 +487,9 @@ impl Bond {
     pub fn tick(&mut self, now: Millis) {
         if let Some(t) = self.next_mii {
             if now >= t {
+                // The kernel decides on the tick's peer notification before it commits the
+                // tick's link changes, so a failover in this tick is not notified twice.
+                self.peer_notify_tick();
                 if self.opts.miimon > 0 {
                     self.mii_tick(now);
                 } else {
@@ -485,7 +502,6 @@ impl Bond {
                     next = now + iv;
                 }
                 self.next_mii = Some(next);
-                self.peer_notify_tick();
             }
         }
         if self.admin_up && self.opts.mode.is_tlb() && self.opts.tlb_dynamic_lb {
@@ -505,7 +521,7 @@ impl Bond {
             } else {
                 self.usable.is_empty()
             };
-            let role = match (self.opts.mode.uses_primary(), self.curr_active == Some(i)) {
+            let role = match (self.opts.mode == Mode::ActiveBackup, self.curr_active == Some(i)) {
                 (false, _) => "",
                 (true, true) => "active ",
                 (true, false) => "backup ",
@@ -547,6 +563,7 @@ impl Bond {
                 s.backup = !s.ad_enabled;
             }
             Mode::ActiveBackup => {}
+            Mode::BalanceTlb | Mode::BalanceAlb => s.backup = false,
             _ => {
                 s.backup = false;
                 s.inactive = false;
@@ -730,7 +747,14 @@ impl Bond {
     }
 
     fn peer_notify_tick(&mut self) {
-        if self.send_peer_notif > 0 && self.opts.miimon > 0 {
+        if self.send_peer_notif == 0 {
+            return;
+        }
+        if self.opts.miimon > 0 {
+            // The MII monitor decrements every tick.
+            self.peer_notify_now();
+        } else if self.should_notify_peers() {
+            // The ARP monitor decrements only when it sends (§6.6).
             self.peer_notify_now();
         }
     }

@@ -186,7 +186,9 @@ mod tests {
     /// the transmitted checksum in place; a correct checksum makes the folded sum 0xffff.
     #[test]
     fn unsolicited_na_checksum_verifies() {
-        for (ip, router) in [("2001:2::10", false), ("fe80::200:5eff:fe10:2030", true), ("2001:2:0:ffff::1", true)] {
+        for (ip, router) in
+            [("2001:2::10", false), ("fe80::200:5eff:fe10:2030", true), ("2001:2:0:ffff::1", true)]
+        {
             let ip: Ipv6Addr = ip.parse().unwrap();
             let f = unsolicited_na(MAC, ip, router);
             let ipv6 = &f[14..54];
@@ -208,6 +210,20 @@ mod tests {
             assert_eq!(s, 0xffff, "checksum of NA for {ip} does not verify");
             assert_ne!(&icmp[2..4], &[0, 0]);
         }
+    }
+
+    /// Cross-check against an independent implementation: these bytes were produced by
+    /// scapy 2.5 (`Ether(dst='33:33:00:00:00:01', src=MAC)/IPv6(src='2001:2::10',
+    /// dst='ff02::1', hlim=255)/ICMPv6ND_NA(R=0, S=0, O=1, tgt='2001:2::10')/
+    /// ICMPv6NDOptDstLLAddr(lladdr=MAC)`); its checksum is 0x9639.
+    #[test]
+    fn unsolicited_na_matches_scapy() {
+        let hex = "33330000000102005e10203086dd6000000000203aff20010002000000000000000000000010\
+                   ff020000000000000000000000000001880096392000000020010002000000000000000000000010\
+                   020102005e102030";
+        let want: Vec<u8> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        assert_eq!(unsolicited_na(MAC, "2001:2::10".parse().unwrap(), false), want);
     }
 
     /// Known-answer test: an RFC 1071 style example worked by hand.

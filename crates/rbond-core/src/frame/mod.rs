@@ -26,8 +26,7 @@ pub mod view;
 
 pub use build::{arp_request, gratuitous_arp, unsolicited_na};
 pub use view::{
-    is_igmp, is_ipv6_nd_ns_na, is_lacp, is_link_local_dst, parse_arp, parse_eth, ArpView,
-    FrameMeta,
+    is_igmp, is_ipv6_nd_ns_na, is_lacp, is_link_local_dst, parse_arp, parse_eth, ArpView, FrameMeta,
 };
 
 /// EtherType values used by the core (`include/uapi/linux/if_ether.h` names).

@@ -111,8 +111,7 @@ pub fn parse_arp(frame: &[u8]) -> Option<ArpView> {
 pub fn is_ipv6_nd_ns_na(frame: &[u8]) -> bool {
     match parse_eth(frame) {
         Some(m) if m.ethertype == ethertype::IPV6 && frame.len() >= m.l3_offset + 48 => {
-            frame[m.l3_offset + 6] == ipproto::ICMPV6
-                && matches!(frame[m.l3_offset + 40], 135 | 136)
+            frame[m.l3_offset + 6] == ipproto::ICMPV6 && matches!(frame[m.l3_offset + 40], 135 | 136)
         }
         _ => false,
     }
@@ -276,9 +275,6 @@ mod tests {
         echo[54] = 128;
         assert!(!is_ipv6_nd_ns_na(&echo));
         assert!(!is_ipv6_nd_ns_na(&na[..14 + 47]));
-        assert_eq!(
-            ipv6_addrs(&na),
-            Some(("2001:2::1".parse().unwrap(), "ff02::1".parse().unwrap()))
-        );
+        assert_eq!(ipv6_addrs(&na), Some(("2001:2::1".parse().unwrap(), "ff02::1".parse().unwrap())));
     }
 }
