@@ -53,6 +53,13 @@ fn tx_decision(c: &mut Criterion) {
         });
     }
 
+    // The whole decision as the daemon calls it: `Bond::tx_target` of a balance-xor bond
+    // (layer3+4) with two slaves up.
+    let mut bond = xor_bond();
+    g.bench_function("bond_tx_target_xor_layer3+4", |b| {
+        b.iter(|| bond.tx_target(black_box(&frame[..])))
+    });
+
     // Same-run baseline: copy the same 1500 bytes once.
     let mut dst = vec![0u8; FRAME_LEN];
     g.bench_function("memcpy_1500", |b| {
@@ -62,6 +69,22 @@ fn tx_decision(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+fn xor_bond() -> rbond_core::bond::Bond {
+    use rbond_core::{Duplex, LinkObservation, MacAddr};
+    let mut bond = rbond_core::bond::Bond::new("bond0", MacAddr([2, 0, 0, 0, 0, 1]), "bench");
+    for (k, v) in [("mode", "balance-xor"), ("miimon", "100"), ("xmit_hash_policy", "layer3+4")] {
+        bond.set_option(k, v, 0).expect("valid option");
+    }
+    let obs = LinkObservation { admin_up: true, carrier: true, speed_mbps: Some(10000), duplex: Duplex::Full };
+    for (i, n) in ["eth0", "eth1"].iter().enumerate() {
+        bond.enslave(n, MacAddr([2, 0, 0, 0, 1, i as u8]), obs, 0).expect("enslave");
+    }
+    bond.set_admin_up(true, 0);
+    while bond.poll_action().is_some() {}
+    assert_eq!(bond.tx_slaves().len(), 2);
+    bond
 }
 
 criterion_group!(benches, tx_decision);

@@ -9,10 +9,11 @@
 mod common;
 use common::*;
 
-/// Loss allowed in a steady probe through two userspace daemons on a shared 2-vCPU machine:
-/// no cable is pulled, so anything lost is scheduling noise; 1 % is far above what a working
-/// datapath loses and far below what a broken slave choice (half the frames) would.
-const STEADY_LOSS_PERCENT: f64 = 1.0;
+/// Loss allowed in a steady probe through two userspace daemons on a shared 2-vCPU machine.
+/// No cable is pulled, so anything lost is scheduling noise: runs here lose 0–1 frame in 3000,
+/// and up to ~1 % with the CPUs saturated by other work. 5 % still fails a broken slave choice,
+/// which loses about half the frames (one of two paths dead).
+const STEADY_LOSS_PERCENT: f64 = 5.0;
 
 fn probe_secs(s: u64) -> ProbeConfig {
     ProbeConfig::new(Duration::from_secs(s))

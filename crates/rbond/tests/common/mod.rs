@@ -7,6 +7,7 @@
 pub use rbond::lab::probe::{ProbeConfig, ProbeResult, Summary};
 pub use rbond::lab::{status_field, Lab, LabConfig, Mode, SlaveCounters};
 use std::path::Path;
+use std::sync::{Condvar, Mutex};
 pub use std::time::Duration;
 
 /// The rbond binary Cargo built for these tests.
@@ -25,17 +26,58 @@ pub fn config(mode: Mode) -> LabConfig {
     LabConfig::new(mode, rbond_bin())
 }
 
+/// At most one running lab per CPU in this test process. Each lab runs two userspace datapaths
+/// and a 1 ms probe; more labs than cores starve each other and turn scheduling delays into
+/// probe loss that says nothing about rbond.
+static SLOTS: Mutex<usize> = Mutex::new(0);
+static SLOT_FREED: Condvar = Condvar::new();
+
+pub struct Slot;
+
+impl Slot {
+    fn take() -> Slot {
+        let max = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
+        let mut used = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        while *used >= max {
+            used = SLOT_FREED.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *SLOTS.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        SLOT_FREED.notify_one();
+    }
+}
+
+/// A lab plus its slot; derefs to the `Lab`. Fields drop in order: the lab, then the slot.
+pub struct TestLab {
+    pub lab: Lab,
+    _slot: Slot,
+}
+
+impl std::ops::Deref for TestLab {
+    type Target = Lab;
+    fn deref(&self) -> &Lab {
+        &self.lab
+    }
+}
+
 /// Builds a lab, printing the daemon log if that fails (the usual reason is a daemon error).
-pub fn build(cfg: LabConfig) -> Lab {
+pub fn build(cfg: LabConfig) -> TestLab {
     require_root();
+    let slot = Slot::take();
     match Lab::build(cfg.clone()) {
-        Ok(lab) => lab,
+        Ok(lab) => TestLab { lab, _slot: slot },
         Err(e) => panic!("building the lab for {cfg:?} failed: {e:#}"),
     }
 }
 
 /// Drops the lab and checks that its namespaces are gone.
-pub fn teardown(lab: Lab) {
+pub fn teardown(lab: TestLab) {
     let names: Vec<String> =
         [lab.host(), lab.switch(), lab.peer()].iter().map(|n| n.name().to_string()).collect();
     drop(lab);
