@@ -99,7 +99,9 @@ fn finish(resp: Response) -> Result<i32> {
     if !resp.out.is_empty() {
         // A closed pipe (`| head`) is not an error worth a panic.
         use std::io::Write;
-        let _ = writeln!(std::io::stdout(), "{}", resp.out.trim_end_matches('\n'));
+        // The status text is printed exactly as /proc would have it (it ends with '\n').
+        let nl = if resp.out.ends_with('\n') { "" } else { "\n" };
+        let _ = write!(std::io::stdout(), "{}{nl}", resp.out);
     }
     Ok(0)
 }

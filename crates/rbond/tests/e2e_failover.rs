@@ -111,6 +111,7 @@ fn namespaces_of(pid: u32) -> Vec<String> {
 #[test]
 fn rbond_lab_runs_the_seed_test_and_cleans_up() {
     require_root();
+    let _slot = Slot::take();
     let child = std::process::Command::new(rbond_bin())
         .args(["lab", "--duration", "5"])
         .stdout(std::process::Stdio::piped())
@@ -142,6 +143,7 @@ fn rbond_lab_runs_the_seed_test_and_cleans_up() {
 #[test]
 fn rbond_lab_cleans_up_on_ctrl_c() {
     require_root();
+    let _slot = Slot::take();
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(rbond_bin())
         .args(["lab", "--duration", "60"])

@@ -35,7 +35,7 @@ static SLOT_FREED: Condvar = Condvar::new();
 pub struct Slot;
 
 impl Slot {
-    fn take() -> Slot {
+    pub fn take() -> Slot {
         let max = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
         let mut used = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
         while *used >= max {
