@@ -156,41 +156,19 @@ pub fn apply(base: &BondOptions, text: &str) -> Result<Applied, OptsError> {
     Ok(Applied { effective: o, writes, post, warnings })
 }
 
-/// Options compared by `diff_writes`, in a write order that works from any state: mode first
-/// (its side effects touch the monitors), monitors before the delays and arp_validate they
-/// affect. `primary` and slave-dependent options are not here.
-pub const DIFF_ORDER: &[&str] = &[
-    "mode",
-    "miimon",
-    "updelay",
-    "downdelay",
-    "peer_notif_delay",
-    "arp_interval",
-    "arp_ip_target",
-    "ns_ip6_target",
-    "arp_missed_max",
-    "arp_validate",
-    "arp_all_targets",
-    "primary_reselect",
-    "fail_over_mac",
-    "xmit_hash_policy",
-    "packets_per_slave",
-    "lacp_rate",
-    "lacp_active",
-    "ad_select",
-    "min_links",
-    "ad_actor_sys_prio",
-    "ad_actor_system",
-    "ad_user_port_key",
-    "coupled_control",
-    "broadcast_neighbor",
-    "num_grat_arp",
-    "all_slaves_active",
-    "resend_igmp",
-    "lp_interval",
-    "tlb_dynamic_lb",
-    "use_carrier",
-];
+/// Options compared by `diff_writes`, in a write order that works from any state. The
+/// option table is already in that order (mode first, as its side effects touch the
+/// monitors; monitors before the delays and arp_validate they affect), so it is derived from
+/// the table: every bond-wide option with a sysfs read-back, except `primary`, which is
+/// written after enslaving.
+pub fn diff_order() -> impl Iterator<Item = &'static str> {
+    use rbond_core::options::{table::MODULE_ONLY, Opt, OPTIONS};
+    OPTIONS
+        .iter()
+        .filter(|o| o.set_flags & MODULE_ONLY == 0)
+        .filter(|o| !matches!(o.id, Opt::Primary | Opt::ActiveSlave | Opt::QueueId | Opt::Slaves))
+        .map(|o| o.name)
+}
 
 /// The value to write to reach `show` output (`802.3ad 4` -> `802.3ad`).
 pub fn write_form(shown: &str) -> String {
@@ -209,7 +187,7 @@ pub fn diff_writes(from: &BondOptions, to: &BondOptions, ctx: &SetContext) -> (V
     let mut cur = from.clone();
     let mut writes = Vec::new();
     let mut errors = Vec::new();
-    for &name in DIFF_ORDER {
+    for name in diff_order() {
         let (Some(have), Some(want)) = (cur.show(name), to.show(name)) else { continue };
         if have == want {
             continue;
@@ -247,7 +225,7 @@ pub fn diff_writes(from: &BondOptions, to: &BondOptions, ctx: &SetContext) -> (V
 
 /// True when `a` and `b` show the same value for every option `diff_writes` handles.
 pub fn same_shown(a: &BondOptions, b: &BondOptions) -> bool {
-    DIFF_ORDER.iter().all(|n| a.show(n) == b.show(n))
+    diff_order().all(|n| a.show(n) == b.show(n))
 }
 
 #[cfg(test)]

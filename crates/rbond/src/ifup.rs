@@ -21,7 +21,7 @@
 use crate::ctl::{self, Request, Response};
 use crate::sys::netlink;
 use anyhow::{bail, Context, Result};
-use rbond_config::bonding_opts::{diff_writes, write_form, DIFF_ORDER};
+use rbond_config::bonding_opts::{diff_order, diff_writes, write_form};
 use rbond_config::{BondSpec, Config, Step};
 use rbond_core::options::{BondOptions, SetContext};
 use std::net::IpAddr;
@@ -273,7 +273,7 @@ fn bring_up(sock: &Path, b: &BondSpec, a: &UpArgs, running: &[String]) -> Result
 fn current_options(sock: &Path, bond: &str) -> Result<BondOptions> {
     let fresh = SetContext::default();
     let mut cur = BondOptions::default();
-    for &name in DIFF_ORDER {
+    for name in diff_order() {
         let shown = show(sock, bond, name)?;
         if cur.show(name).as_deref() == Some(shown.as_str()) {
             continue;
@@ -316,13 +316,8 @@ fn update(sock: &Path, b: &BondSpec, a: &UpArgs, running: &[String]) -> Result<O
     }
     if let Some(mtu) = b.mtu.filter(|m| *m != link.mtu) {
         println!("{bond}: set {bond} mtu {mtu}");
+        // The daemon passes the bond's MTU on to the slaves, as the kernel bond does.
         netlink::set_mtu(link.index, mtu)?;
-        // The kernel bond passes its MTU to the slaves.
-        for s in &have_slaves {
-            if let Some(l) = netlink::link_by_name(s)? {
-                netlink::set_mtu(l.index, mtu)?;
-            }
-        }
     }
     if !link.admin_up {
         println!("{bond}: bring {bond} up");

@@ -143,7 +143,15 @@ fn seed_ifcfg_brings_up_a_working_bond() {
     // up.
     let u = run_cli(&["bond0"], "up");
     assert_eq!(u.code, Some(0), "up failed:\n{}\n{}\n{}", u.stdout, u.stderr, d.log.lines().join("\n"));
-    assert!(wait_ping(&host, GATEWAY, Duration::from_secs(10)), "no ping to the gateway\n{}", status(&d));
+    assert!(
+        wait_ping(&host, GATEWAY, Duration::from_secs(10)),
+        "no ping to the gateway\n{}\nhost links:\n{}\nhost neigh:\n{}\npeer neigh:\n{}\ndaemon log:\n{}",
+        status(&d),
+        host.ip(&["-br", "link"]).unwrap_or_default(),
+        host.ip(&["neigh"]).unwrap_or_default(),
+        peer.ip(&["neigh"]).unwrap_or_default(),
+        d.log.lines().join("\n")
+    );
 
     let addrs = ip_json(&host, &["addr", "show", "dev", "bond0"]);
     let infos = addrs[0]["addr_info"].as_array().unwrap();

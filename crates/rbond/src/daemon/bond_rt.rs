@@ -28,6 +28,12 @@ pub struct BondRt {
     pub tx_frames: u64,
     pub rx_frames: u64,
     pub tx_dropped: u64,
+    /// The bond device's MTU as last seen; slaves follow it (bond_change_mtu).
+    pub mtu: u32,
+    /// MACs the daemon itself gave the bond device, newest last. Netlink reports MAC changes
+    /// late, so an event may still show an address we replaced since; only an address that
+    /// is not one of ours is an administrator's `ip link set bond0 address`.
+    own_macs: Vec<[u8; 6]>,
 }
 
 // TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (§6.1).
@@ -47,7 +53,7 @@ impl BondRt {
         let info = netlink::link_by_index(tap.ifindex())?
             .ok_or_else(|| anyhow::anyhow!("{name}: the TAP device vanished"))?;
         let core = Bond::new(name, MacAddr(info.mac), release);
-        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0 };
+        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0, mtu: info.mtu, own_macs: vec![info.mac] };
         rt.set_tap_carrier(false);
         Ok(rt)
     }
@@ -58,6 +64,27 @@ impl BondRt {
         unsafe { libc::ioctl(self.tap.fd(), TUNSETCARRIER as _, &v) };
     }
 
+    /// `ip link set bond0 mtu N`: every slave takes the bond's MTU, as in the kernel.
+    pub fn mtu_changed(&mut self, mtu: u32) {
+        if mtu == self.mtu {
+            return;
+        }
+        self.mtu = mtu;
+        for s in &self.slaves {
+            if let Err(e) = netlink::set_mtu(s.ifindex, mtu) {
+                log_line(&self.core.name, Some(&s.name), &format!("cannot set mtu {mtu}: {e}"));
+            }
+        }
+    }
+
+    /// The bond device reported MAC `mac`: adopt it if an administrator set it.
+    pub fn mac_seen(&mut self, mac: [u8; 6]) {
+        if mac != self.core.mac.0 && !self.own_macs.contains(&mac) {
+            self.own_macs.push(mac);
+            self.core.set_bond_mac(MacAddr(mac));
+        }
+    }
+
     pub fn slave_pos(&self, name: &str) -> Option<usize> {
         self.slaves.iter().position(|s| s.name == name)
     }
@@ -66,7 +93,7 @@ impl BondRt {
     pub fn enslave(&mut self, ifname: &str, now: Millis) -> Result<Vec<String>, OptError> {
         let sysfail = |e: std::io::Error| OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): {e}")]);
         let info = netlink::link_by_name(ifname).map_err(sysfail)?.ok_or_else(|| no_such(ifname))?;
-        let bond_mtu = netlink::link_by_index(self.tap.ifindex()).map_err(sysfail)?.map(|l| l.mtu).unwrap_or(1500);
+        let bond_mtu = self.mtu;
         let sock = PacketSocket::bind(info.index).map_err(sysfail)?;
         // The bond MAC is unicast to the slave, and multicast must reach the bond too.
         let _ = sock.set_allmulti(true);
@@ -125,6 +152,10 @@ impl BondRt {
                     }
                 }
                 Action::SetBondMac(mac) => {
+                    if self.own_macs.len() >= 8 {
+                        self.own_macs.remove(0);
+                    }
+                    self.own_macs.push(mac.0);
                     if let Err(e) = netlink::set_mac(self.tap.ifindex(), mac.0) {
                         log_line(&self.core.name, None, &format!("cannot set bond MAC: {e}"));
                     }

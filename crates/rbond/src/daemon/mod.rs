@@ -64,10 +64,9 @@ impl Daemon {
                 for b in self.bonds.values_mut() {
                     if info.index == b.tap.ifindex() {
                         // `ip link set bond0 address ...`: the bond adopts it as the kernel's
-                        // does (slaves follow). Our own SetBondMac comes back equal: no loop.
-                        if info.mac != b.core.mac.0 {
-                            b.core.set_bond_mac(rbond_core::MacAddr(info.mac));
-                        }
+                        // does (slaves follow).
+                        b.mac_seen(info.mac);
+                        b.mtu_changed(info.mtu);
                         b.core.set_admin_up(info.admin_up, now);
                         if info.admin_up {
                             b.refresh_addrs();

@@ -143,7 +143,7 @@ impl Lab {
         lab.ports = ports;
         let (mode, miimon) = (lab.config.mode, lab.config.miimon);
         let bin = lab.config.rbond_bin.clone();
-        match mode.switch_side() {
+        match topology::switch_side(mode) {
             SwitchSide::Bridge => topology::bridge_ports(&lab.sw, &lab.ports)?,
             SwitchSide::PortChannel => {
                 let d = Daemon::start(&lab.sw, &bin, &lab._dir.0, "sw")?;
@@ -354,7 +354,7 @@ fn print_section(title: &str, body: &str) {
 
 /// `rbond lab`: build, probe, pull every cable in turn, report, remove everything.
 pub fn run(args: LabArgs) -> Result<()> {
-    let mode = Mode::parse(&args.mode)?;
+    let mode = topology::parse_mode(&args.mode)?;
     if args.slaves == 0 || args.slaves > 16 {
         bail!("option --slaves: invalid value ({}); accepted values 1 - 16", args.slaves);
     }
@@ -371,10 +371,10 @@ pub fn run(args: LabArgs) -> Result<()> {
     println!(
         "rbond lab: bond0 mode {}({}), {} slaves, miimon {} ms; switch side: {}",
         mode.name(),
-        mode.number(),
+        mode.num(),
         args.slaves,
         args.miimon,
-        match mode.switch_side() {
+        match topology::switch_side(mode) {
             SwitchSide::Bridge => "Linux bridge (no switch configuration)",
             SwitchSide::PortChannel if mode == Mode::Ieee8023ad => {
                 "rbond 802.3ad bond po0 (LACP port-channel) in a Linux bridge"

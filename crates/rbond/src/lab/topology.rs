@@ -24,17 +24,8 @@ pub const PEER_ADDR: &str = "198.18.0.2/24";
 pub const HOST_BOND: &str = "bond0";
 pub const SWITCH_BOND: &str = "po0";
 
-/// Bonding modes by their kernel names and numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    BalanceRr,
-    ActiveBackup,
-    BalanceXor,
-    Broadcast,
-    Ieee8023ad,
-    BalanceTlb,
-    BalanceAlb,
-}
+/// The lab uses the core's modes; names and numbers come from the one option table.
+pub use rbond_core::Mode;
 
 /// What the switch namespace offers the host's bond.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,54 +37,21 @@ pub enum SwitchSide {
     PortChannel,
 }
 
-impl Mode {
-    pub const ALL: [Mode; 7] = [
-        Mode::BalanceRr,
-        Mode::ActiveBackup,
-        Mode::BalanceXor,
-        Mode::Broadcast,
-        Mode::Ieee8023ad,
-        Mode::BalanceTlb,
-        Mode::BalanceAlb,
-    ];
-
-    /// Accepts a name or a number, as sysfs does.
-    pub fn parse(s: &str) -> Result<Mode> {
-        for m in Mode::ALL {
-            if s == m.name() || s == m.number().to_string() {
-                return Ok(m);
-            }
-        }
-        let accepted: Vec<String> =
-            Mode::ALL.iter().map(|m| format!("{}={}", m.name(), m.number())).collect();
-        bail!("option mode: invalid value ({s}); accepted values: {}", accepted.join(" "))
+/// Parses a mode as sysfs does (a name or a number), through the core's option table.
+pub fn parse_mode(s: &str) -> Result<Mode> {
+    let def = rbond_core::options::def(rbond_core::options::Opt::Mode);
+    match rbond_core::options::parse_table_value(def, s) {
+        Ok(n) => Ok(Mode::from_num(n).expect("the table holds only valid modes")),
+        Err(e) => bail!("{e}"),
     }
+}
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::BalanceRr => "balance-rr",
-            Mode::ActiveBackup => "active-backup",
-            Mode::BalanceXor => "balance-xor",
-            Mode::Broadcast => "broadcast",
-            Mode::Ieee8023ad => "802.3ad",
-            Mode::BalanceTlb => "balance-tlb",
-            Mode::BalanceAlb => "balance-alb",
-        }
-    }
-
-    pub fn number(self) -> u8 {
-        Mode::ALL.iter().position(|&m| m == self).unwrap() as u8
-    }
-
-    /// The switch configuration each mode needs (kernel bonding documentation, "what the
-    /// switch must do").
-    pub fn switch_side(self) -> SwitchSide {
-        match self {
-            Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb => SwitchSide::Bridge,
-            Mode::BalanceRr | Mode::BalanceXor | Mode::Broadcast | Mode::Ieee8023ad => {
-                SwitchSide::PortChannel
-            }
-        }
+/// The switch configuration each mode needs (kernel bonding documentation, "what the
+/// switch must do").
+pub fn switch_side(mode: Mode) -> SwitchSide {
+    match mode {
+        Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb => SwitchSide::Bridge,
+        Mode::BalanceRr | Mode::BalanceXor | Mode::Broadcast | Mode::Ieee8023ad => SwitchSide::PortChannel,
     }
 }
 
@@ -266,13 +224,13 @@ mod tests {
 
     #[test]
     fn mode_names_and_numbers() {
-        assert_eq!(Mode::parse("1").unwrap(), Mode::ActiveBackup);
-        assert_eq!(Mode::parse("802.3ad").unwrap(), Mode::Ieee8023ad);
-        assert_eq!(Mode::BalanceAlb.number(), 6);
-        let e = Mode::parse("Active-Backup").unwrap_err().to_string();
-        assert!(e.contains("invalid value (Active-Backup)") && e.contains("balance-alb=6"), "{e}");
-        assert_eq!(Mode::BalanceXor.switch_side(), SwitchSide::PortChannel);
-        assert_eq!(Mode::BalanceTlb.switch_side(), SwitchSide::Bridge);
+        assert_eq!(parse_mode("1").unwrap(), Mode::ActiveBackup);
+        assert_eq!(parse_mode("802.3ad").unwrap(), Mode::Ieee8023ad);
+        assert_eq!(Mode::BalanceAlb.num(), 6);
+        let e = parse_mode("Active-Backup").unwrap_err().to_string();
+        assert!(e.contains("invalid value (Active-Backup)") && e.contains("balance-alb (6)"), "{e}");
+        assert_eq!(switch_side(Mode::BalanceXor), SwitchSide::PortChannel);
+        assert_eq!(switch_side(Mode::BalanceTlb), SwitchSide::Bridge);
     }
 
     /// The switch and the cabling without any bond: the host talks over eth0 alone through the

@@ -55,8 +55,13 @@ impl PacketSocket {
         let _ = setsockopt(raw, SOL_PACKET, PACKET_IGNORE_OUTGOING, &1 as &libc::c_int);
         setsockopt(raw, libc::SOL_SOCKET, libc::SO_MARK, &TX_MARK)?;
         // GSO frames are up to 64 KiB each: give bursts room.
-        let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, &(4 << 20) as &libc::c_int);
-        let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_SNDBUF, &(4 << 20) as &libc::c_int);
+        // As root, the FORCE variants pass net.core.{r,w}mem_max (212 KiB by default), which
+        // would otherwise cap a daemon that misses a few milliseconds of CPU.
+        for (force, plain) in [(libc::SO_RCVBUFFORCE, libc::SO_RCVBUF), (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)] {
+            if setsockopt(raw, libc::SOL_SOCKET, force, &(4 << 20) as &libc::c_int).is_err() {
+                let _ = setsockopt(raw, libc::SOL_SOCKET, plain, &(4 << 20) as &libc::c_int);
+            }
+        }
         // SAFETY: sockaddr_ll is plain old data.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
