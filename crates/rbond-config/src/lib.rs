@@ -17,6 +17,8 @@ pub mod bonding_opts;
 pub mod ifcfg;
 pub mod model;
 pub mod modprobe;
+pub mod netplan;
+pub mod networkd;
 pub mod plan;
 pub mod shell;
 
@@ -97,4 +99,62 @@ pub fn load_texts(ifcfg_files: &[(PathBuf, String)], modprobe_files: &[(PathBuf,
         files.push(ifcfg::parse_file(p, t)?);
     }
     finish(&files, &mp, Vec::new())
+}
+
+/// Where the bonds are configured: the three ways admins write them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A directory of RHEL `ifcfg-*` files.
+    Ifcfg(PathBuf),
+    /// systemd-networkd directories of `.netdev`/`.network` files, earlier ones masking
+    /// same-named files in later ones (like /etc/systemd/network before /run/systemd/network).
+    Networkd(Vec<PathBuf>),
+    /// netplan YAML files, or directories of `*.yaml`, merged in file name order.
+    Netplan(Vec<PathBuf>),
+}
+
+impl Source {
+    /// Why `name` is not among the configured bonds, in this format's words.
+    pub fn no_bond(&self, name: &str) -> String {
+        let list = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        match self {
+            Source::Ifcfg(d) => format!("no bond {name} in {} (no ifcfg-{name} with TYPE=Bond)", d.display()),
+            Source::Networkd(d) => format!("no bond {name} in {} (no .netdev with Name={name} and Kind=bond)", list(d)),
+            Source::Netplan(f) => format!("no bond {name} in {} (no bonds: {name}: entry)", list(f)),
+        }
+    }
+}
+
+fn read_modprobe(modprobe_paths: &[PathBuf]) -> Result<ModprobeConfig, ConfigError> {
+    modprobe::read_files(modprobe_paths)
+        .map_err(|e| ConfigError::new(Path::new("modprobe configuration"), 0, None, format!("cannot read: {e}"), "readable modprobe files"))
+}
+
+/// Read systemd-networkd `.netdev`/`.network` files (see `networkd`) and the modprobe files.
+pub fn load_networkd(dirs: &[PathBuf], modprobe_paths: &[PathBuf]) -> Result<Config, ConfigError> {
+    let mp = read_modprobe(modprobe_paths)?;
+    let mut warnings = Vec::new();
+    let files = networkd::read_dirs(dirs)?;
+    let (module, tx_queues) = module_info(&mp, &mut warnings)?;
+    let bonds = networkd::build(&files, &module.defaults, tx_queues, &mut warnings)?;
+    Ok(Config { bonds, module, warnings })
+}
+
+/// Read netplan YAML files or directories (see `netplan`) and the modprobe files.
+pub fn load_netplan(paths: &[PathBuf], modprobe_paths: &[PathBuf]) -> Result<Config, ConfigError> {
+    let mp = read_modprobe(modprobe_paths)?;
+    let mut warnings = Vec::new();
+    let root = netplan::read_merged(&netplan::collect_files(paths)?)?;
+    let (module, tx_queues) = module_info(&mp, &mut warnings)?;
+    let bonds = netplan::build(root.as_ref(), &module.defaults, tx_queues, &mut warnings)?;
+    Ok(Config { bonds, module, warnings })
+}
+
+/// Read the bonds from any `Source`, into the same model.
+pub fn load(source: &Source, modprobe_paths: &[PathBuf]) -> Result<Config, ConfigError> {
+    match source {
+        Source::Ifcfg(dir) => load_dir(dir, modprobe_paths),
+        Source::Networkd(dirs) => load_networkd(dirs, modprobe_paths),
+        Source::Netplan(paths) => load_netplan(paths, modprobe_paths),
+    }
 }

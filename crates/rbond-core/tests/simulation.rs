@@ -951,3 +951,32 @@ fn arpmon_active_backup_silent_active_fails_over() {
     assert!(sim.logs("eth0").contains(&(6000, "link status definitely down, disabling slave".to_string())));
     assert_eq!(sim.notifies().first().map(|n| (n.0, n.1.clone())), Some((6000, "eth1".to_string())));
 }
+
+// Review findings, kept as regression tests.
+
+/// §6.4: only the active slave's failure is a reselection trigger. A backup going down must
+/// not move the active slave back to a recovered former active.
+#[test]
+fn a_backup_failing_does_not_move_the_active_slave() {
+    let mut sim = Sim::start(&[AB, MIIMON], &["eth0", "eth1", "eth2"]);
+    sim.down_at(1050, "eth0");
+    sim.up_at(1550, "eth0");
+    sim.down_at(2050, "eth2");
+    sim.run_until(3000);
+    assert_eq!(sim.active().as_deref(), Some("eth1"));
+    assert_eq!(sim.active_events(), vec![(1050, Some("eth1".to_string()))]);
+}
+
+/// A link event on one slave runs the monitor for that slave only: it must not count down
+/// another slave's running downdelay.
+#[test]
+fn another_slaves_link_events_do_not_shorten_a_running_downdelay() {
+    let mut sim = Sim::start(&[AB, MIIMON, ("downdelay", "400")], &["eth0", "eth1", "eth2"]);
+    sim.down_at(1050, "eth0");
+    for k in 0..6 {
+        sim.down_at(1060 + k * 40, "eth2");
+        sim.up_at(1080 + k * 40, "eth2");
+    }
+    sim.run_until(2000);
+    assert_eq!(sim.transitions("eth0"), vec![(1050, LinkState::Fail), (1450, LinkState::Down)]);
+}

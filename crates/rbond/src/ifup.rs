@@ -41,6 +41,14 @@ pub struct UpArgs {
     /// Directory of ifcfg-* files.
     #[arg(long, default_value = rbond_config::DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
+    /// Read the bonds from systemd-networkd .netdev/.network files in this directory instead
+    /// of ifcfg files (repeatable; an earlier directory masks same-named files in later ones).
+    #[arg(long = "networkd-dir", value_name = "DIR", conflicts_with = "netplan")]
+    pub networkd_dir: Vec<PathBuf>,
+    /// Read the bonds from netplan YAML instead of ifcfg files: a file, or a directory of
+    /// *.yaml (repeatable; merged in file name order, as netplan does).
+    #[arg(long = "netplan", value_name = "FILE|DIR")]
+    pub netplan: Vec<PathBuf>,
     /// Also write DNS1/DNS2/DNS3 (and DOMAIN) to the resolver configuration.
     #[arg(long)]
     pub dns: bool,
@@ -67,6 +75,14 @@ pub struct CheckArgs {
     /// Directory of ifcfg-* files.
     #[arg(long, default_value = rbond_config::DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
+    /// Read the bonds from systemd-networkd .netdev/.network files in this directory instead
+    /// of ifcfg files (repeatable; an earlier directory masks same-named files in later ones).
+    #[arg(long = "networkd-dir", value_name = "DIR", conflicts_with = "netplan")]
+    pub networkd_dir: Vec<PathBuf>,
+    /// Read the bonds from netplan YAML instead of ifcfg files: a file, or a directory of
+    /// *.yaml (repeatable; merged in file name order, as netplan does).
+    #[arg(long = "netplan", value_name = "FILE|DIR")]
+    pub netplan: Vec<PathBuf>,
     /// modprobe files to read instead of /etc/modprobe.conf and /etc/modprobe.d/*.conf.
     #[arg(long = "modprobe-conf")]
     pub modprobe_conf: Vec<PathBuf>,
@@ -80,9 +96,20 @@ fn modprobe_paths(explicit: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
+/// Where the bonds are configured: ifcfg unless --networkd-dir or --netplan says otherwise.
+fn source(config_dir: &Path, networkd: &[PathBuf], netplan: &[PathBuf]) -> rbond_config::Source {
+    if !networkd.is_empty() {
+        rbond_config::Source::Networkd(networkd.to_vec())
+    } else if !netplan.is_empty() {
+        rbond_config::Source::Netplan(netplan.to_vec())
+    } else {
+        rbond_config::Source::Ifcfg(config_dir.to_path_buf())
+    }
+}
+
 /// Loads the configuration, printing warnings; a configuration error is a refusal.
-fn load(dir: &Path, modprobe: &[PathBuf]) -> std::result::Result<Config, i32> {
-    match rbond_config::load_dir(dir, &modprobe_paths(modprobe)) {
+fn load(src: &rbond_config::Source, modprobe: &[PathBuf]) -> std::result::Result<Config, i32> {
+    match rbond_config::load(src, &modprobe_paths(modprobe)) {
         Ok(cfg) => {
             for w in &cfg.warnings {
                 eprintln!("{w}");
@@ -123,7 +150,8 @@ fn show(sock: &Path, bond: &str, option: &str) -> Result<String> {
 
 /// `rbond check`: validate and print the plan; touches nothing.
 pub fn check(a: &CheckArgs) -> Result<i32> {
-    let cfg = match load(&a.config_dir, &a.modprobe_conf) {
+    let src = source(&a.config_dir, &a.networkd_dir, &a.netplan);
+    let cfg = match load(&src, &a.modprobe_conf) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -145,7 +173,8 @@ pub fn check(a: &CheckArgs) -> Result<i32> {
 
 /// `rbond up`.
 pub fn up(sock: &Path, a: &UpArgs) -> Result<i32> {
-    let cfg = match load(&a.config_dir, &a.modprobe_conf) {
+    let src = source(&a.config_dir, &a.networkd_dir, &a.netplan);
+    let cfg = match load(&src, &a.modprobe_conf) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -156,7 +185,7 @@ pub fn up(sock: &Path, a: &UpArgs) -> Result<i32> {
                 let slave_of = cfg.bonds.iter().find(|b| b.slaves.iter().any(|s| &s.name == name));
                 match slave_of {
                     Some(b) => eprintln!("rbond: {name} is a slave of {}; bring the bond up: rbond up {}", b.name, b.name),
-                    None => eprintln!("rbond: no bond {name} in {} (no ifcfg-{name} with TYPE=Bond)", a.config_dir.display()),
+                    None => eprintln!("rbond: {}", src.no_bond(name)),
                 }
                 return Ok(EXIT_REFUSED);
             }

@@ -100,11 +100,11 @@ pub(crate) fn arpmon_tick(b: &mut Bond, now: Millis) -> bool {
             if b.slaves[i].link != LinkState::Up {
                 if within(now, tx, 1, iv) && within(now, rx, 1, iv) {
                     set_link(b, i, true, now);
-                    changed = true;
+                    changed |= b.up_triggers_reselect(i);
                 }
             } else if !within(now, tx, missed, iv) || !within(now, rx, missed, iv) {
                 set_link(b, i, false, now);
-                changed = true;
+                changed |= b.curr_active == Some(i);
             }
             // bond_slave_is_up: running and carrier ok.
             if b.slaves[i].obs.admin_up && b.slaves[i].obs.carrier {
@@ -121,7 +121,7 @@ pub(crate) fn arpmon_tick(b: &mut Bond, now: Millis) -> bool {
         if s.link != LinkState::Up {
             if within(now, rx, 1, iv) {
                 set_link(b, i, true, now);
-                changed = true;
+                changed |= b.up_triggers_reselect(i);
             }
             continue;
         }
@@ -136,7 +136,8 @@ pub(crate) fn arpmon_tick(b: &mut Bond, now: Millis) -> bool {
         };
         if down {
             set_link(b, i, false, now);
-            changed = true;
+            // Only the active slave's failure calls for a new choice (§6.4).
+            changed |= b.curr_active == Some(i);
         }
     }
     // Probes: on the active slave; without one, rotate a probing slave.

@@ -1,8 +1,11 @@
 //! The MII monitor's per-slave state machine (reference §7.1), as the kernel's
 //! `bond_miimon_inspect`: UP → FAIL (downdelay) → DOWN → BACK (updelay) → UP.
 //!
-//! Like the kernel, entering FAIL or BACK falls through into that state's handling in the
-//! same tick, so a delay of D ticks commits exactly D ticks after the link change was seen.
+//! The kernel counts a delay in monitor ticks from the tick that saw the change, so a delay
+//! of D ticks commits D × miimon ms after that tick. rbond also sees link changes at once
+//! from netlink events, between ticks; to keep "D × miimon after the change" exact for
+//! those, a delay is kept as a deadline (`Slave::delay_until`) rather than a tick count. On
+//! the regular tick grid both give the same instants.
 
 use super::slave::Slave;
 use crate::types::{LinkState, Millis};
@@ -14,36 +17,33 @@ pub enum MiiCommit {
     Down,
 }
 
-/// One inspection of one slave. `updelay`/`downdelay` are in ticks; `ignore_updelay`
-/// is the kernel's rule that updelay is skipped when the bond has nothing usable.
-/// Log lines for the transitions are pushed to `log`.
-pub fn inspect(
-    s: &mut Slave,
-    link_up: bool,
-    updelay: u32,
-    downdelay: u32,
-    miimon: u32,
-    ignore_updelay: bool,
-    role: &str,
-    now: Millis,
-    log: &mut Vec<String>,
-) -> Option<MiiCommit> {
-    let ms = |ticks: i64| ticks.max(0) as u64 * miimon as u64;
+/// The bond-wide inputs of one inspection.
+pub struct MiiParams<'a> {
+    /// Stored updelay / downdelay, in ticks.
+    pub updelay: u32,
+    pub downdelay: u32,
+    pub miimon: u32,
+    /// The kernel skips updelay when the bond has nothing usable.
+    pub ignore_updelay: bool,
+    /// "active " / "backup " in active-backup, "" otherwise (log wording).
+    pub role: &'a str,
+}
+
+/// One inspection of one slave. Log lines for the transitions are pushed to `log`.
+pub fn inspect(s: &mut Slave, link_up: bool, p: &MiiParams, now: Millis, log: &mut Vec<String>) -> Option<MiiCommit> {
+    let ms = |ticks: u32| ticks as u64 * p.miimon as u64;
     match s.link {
         LinkState::Up => {
             if link_up {
                 return None;
             }
             s.link = LinkState::Fail;
-            s.delay = downdelay as i64;
             s.phase_since = now;
-            if downdelay > 0 {
-                log.push(format!(
-                    "link status down for {role}interface, disabling it in {} ms",
-                    ms(downdelay as i64)
-                ));
+            s.delay_until = now + ms(p.downdelay);
+            if p.downdelay > 0 {
+                log.push(format!("link status down for {}interface, disabling it in {} ms", p.role, ms(p.downdelay)));
             }
-            fail_step(s)
+            expired(s, now).then_some(MiiCommit::Down)
         }
         LinkState::Fail => {
             if link_up {
@@ -51,22 +51,20 @@ pub fn inspect(
                 log.push(format!("link status up again after {} ms", now.saturating_sub(s.phase_since)));
                 return None;
             }
-            fail_step(s)
+            expired(s, now).then_some(MiiCommit::Down)
         }
         LinkState::Down => {
             if !link_up {
                 return None;
             }
             s.link = LinkState::Back;
-            s.delay = if ignore_updelay { 0 } else { updelay as i64 };
             s.phase_since = now;
-            if updelay > 0 {
-                log.push(format!(
-                    "link status up, enabling it in {} ms",
-                    if ignore_updelay { 0 } else { ms(updelay as i64) }
-                ));
+            let delay = if p.ignore_updelay { 0 } else { ms(p.updelay) };
+            s.delay_until = now + delay;
+            if p.updelay > 0 {
+                log.push(format!("link status up, enabling it in {delay} ms"));
             }
-            back_step(s, ignore_updelay)
+            expired(s, now).then_some(MiiCommit::Up)
         }
         LinkState::Back => {
             if !link_up {
@@ -74,26 +72,14 @@ pub fn inspect(
                 log.push(format!("link status down again after {} ms", now.saturating_sub(s.phase_since)));
                 return None;
             }
-            back_step(s, ignore_updelay)
+            if p.ignore_updelay {
+                s.delay_until = now;
+            }
+            expired(s, now).then_some(MiiCommit::Up)
         }
     }
 }
 
-fn fail_step(s: &mut Slave) -> Option<MiiCommit> {
-    if s.delay <= 0 {
-        return Some(MiiCommit::Down);
-    }
-    s.delay -= 1;
-    None
-}
-
-fn back_step(s: &mut Slave, ignore_updelay: bool) -> Option<MiiCommit> {
-    if ignore_updelay {
-        s.delay = 0;
-    }
-    if s.delay <= 0 {
-        return Some(MiiCommit::Up);
-    }
-    s.delay -= 1;
-    None
+fn expired(s: &Slave, now: Millis) -> bool {
+    now >= s.delay_until
 }

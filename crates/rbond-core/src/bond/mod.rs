@@ -72,6 +72,8 @@ pub enum Action {
     Log { level: Level, slave: Option<String>, msg: String },
 }
 
+/// Clone is for dry runs of several option writes (all or nothing); not for the data path.
+#[derive(Clone)]
 pub struct Bond {
     pub name: String,
     /// Kernel release shown in the /proc header.
@@ -99,10 +101,6 @@ pub struct Bond {
     local_v4: Vec<std::net::Ipv4Addr>,
     /// ARP monitor, mode 1 without an active slave: the slave probing this interval.
     arp_probe_rotor: Option<SlaveIdx>,
-}
-
-fn mode_list(s: &[Slave]) -> impl Iterator<Item = (SlaveIdx, &Slave)> {
-    s.iter().enumerate()
 }
 
 impl Bond {
@@ -158,7 +156,19 @@ impl Bond {
     /// When `tick` must be called next (None: no timer is running).
     pub fn poll_timeout(&self) -> Option<Millis> {
         let tlb = if self.admin_up && self.opts.mode.is_tlb() { Some(self.tlb.next_deadline()) } else { None };
-        [self.next_mii, tlb].into_iter().flatten().min()
+        [self.next_mii, tlb, self.next_delay_deadline()].into_iter().flatten().min()
+    }
+
+    /// The earliest end of a running updelay/downdelay (MII monitor only).
+    fn next_delay_deadline(&self) -> Option<Millis> {
+        if !self.admin_up || self.opts.miimon == 0 {
+            return None;
+        }
+        self.slaves
+            .iter()
+            .filter(|s| matches!(s.link, LinkState::Fail | LinkState::Back))
+            .map(|s| s.delay_until)
+            .min()
     }
 
     fn log(&mut self, level: Level, slave: Option<&str>, msg: String) {
@@ -193,12 +203,14 @@ impl Bond {
 
     /// The administrator sets the bond's MAC address (`ip link set bond0 address ...`).
     pub fn set_bond_mac(&mut self, mac: MacAddr) {
-        self.mac = mac;
-        self.mac_random = false;
         if self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac == FailOverMac::Active {
-            // fail_over_mac=active: a manual change is silently ignored (§6.5).
+            // fail_over_mac=active: a manual change is silently ignored (§6.5); the device
+            // gets its MAC back.
+            self.actions.push_back(Action::SetBondMac(self.mac));
             return;
         }
+        self.mac = mac;
+        self.mac_random = false;
         self.actions.push_back(Action::SetBondMac(mac));
         let names: Vec<String> = self.slaves.iter().map(|s| s.name.clone()).collect();
         for n in names {
@@ -247,7 +259,7 @@ impl Bond {
         s.link = if !monitor_on || s.mii_link_up() { LinkState::Up } else { LinkState::Down };
         if s.link == LinkState::Up && self.opts.miimon > 0 && self.opts.updelay > 0 {
             s.link = LinkState::Back;
-            s.delay = self.opts.updelay as i64;
+            s.delay_until = now + self.opts.updelay_ms() as u64;
         }
         if self.opts.mode.is_tlb() && s.speed_mbps.is_none() && s.link == LinkState::Up {
             s.link = LinkState::Down;
@@ -266,13 +278,6 @@ impl Bond {
             self.force_primary = true;
         }
         let i = self.slaves.len() - 1;
-        let st = self.slaves[i].link;
-        let msg = match (self.opts.mode, st) {
-            (Mode::ActiveBackup, _) => "Enslaving as a backup interface with an up link".to_string(),
-            _ => "Enslaving as an active interface with an up link".to_string(),
-        };
-        let msg = if st == LinkState::Up || st == LinkState::Back { msg } else { msg.replace("an up", "a down") };
-        self.log(Level::Info, Some(name), msg);
         if self.opts.mode.is_tlb() {
             self.tlb.force_rebalance();
         }
@@ -281,6 +286,14 @@ impl Bond {
         }
         self.reselect(now);
         self.update_carrier();
+        // Logged after the selection, from the state the slave ended up in (as the kernel).
+        let s = &self.slaves[i];
+        let msg = format!(
+            "Enslaving as {} interface with {} link",
+            if s.backup { "a backup" } else { "an active" },
+            if s.link == LinkState::Down { "a down" } else { "an up" }
+        );
+        self.log(Level::Info, Some(name), msg);
         Ok(notes)
     }
 
@@ -305,17 +318,68 @@ impl Bond {
         }
         let how = if was_active { "Releasing active interface" } else { "Releasing backup interface" };
         self.log(Level::Info, Some(name), how.into());
+        self.arp_probe_rotor = None;
         if self.slaves.is_empty() {
-            // The kernel randomizes the bond MAC again; the driver picks the new address.
-            self.mac_random = true;
-            self.next_mii = None;
-        }
-        if was_active {
-            self.change_active(None, now);
+            self.after_last_release();
         }
         self.reselect(now);
         self.update_carrier();
         Ok(())
+    }
+
+    /// The kernel gives a bond without slaves a new random MAC (§6.1), so the bond does not
+    /// keep the address of the NIC that just got it back.
+    fn after_last_release(&mut self) {
+        self.next_mii = None;
+        self.mac = self.random_mac();
+        self.mac_random = true;
+        self.actions.push_back(Action::SetBondMac(self.mac));
+    }
+
+    /// A random locally administered unicast MAC from the core's PRNG (seeded by the driver).
+    fn random_mac(&mut self) -> MacAddr {
+        let a = self.next_random();
+        let b = self.next_random();
+        let mut m = [0u8; 6];
+        m[..4].copy_from_slice(&a.to_le_bytes());
+        m[4..].copy_from_slice(&b.to_le_bytes()[..2]);
+        m[0] = (m[0] & 0xfe) | 0x02;
+        MacAddr(m)
+    }
+
+    /// Seeds the PRNG used for packets_per_slave=0 and random MACs (the core reads no
+    /// randomness itself).
+    pub fn seed_rng(&mut self, seed: u32) {
+        self.rng = seed | 1;
+    }
+
+    fn next_random(&mut self) -> u32 {
+        // xorshift32: cheap, and good enough to spread frames and pick MACs.
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    /// Deleting the bond: every slave goes at once, with its MAC restored, and without the
+    /// failovers (selection, peer notification) that releasing them one by one would cause.
+    pub fn release_all(&mut self) {
+        let keep_mac = self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac == FailOverMac::Active;
+        let slaves = std::mem::take(&mut self.slaves);
+        for s in slaves {
+            if !keep_mac {
+                self.actions.push_back(Action::SetSlaveMac { slave: s.name.clone(), mac: s.perm_hwaddr });
+            }
+            self.log(Level::Info, Some(&s.name), "Releasing backup interface".into());
+        }
+        self.curr_active = None;
+        self.send_peer_notif = 0;
+        self.tlb = TxTable::new();
+        self.after_last_release();
+        self.rebuild_usable();
+        self.update_carrier();
     }
 
     /// A sysfs-style write to one option (reference §1). Enslaving and releasing
@@ -452,8 +516,17 @@ impl Bond {
 
     // ----- link monitoring -----------------------------------------------------------
 
+    /// The interval of whichever link monitor runs (MII or ARP), 0 for none.
+    fn monitor_interval(&self) -> u32 {
+        if self.opts.miimon > 0 {
+            self.opts.miimon
+        } else {
+            self.opts.arp_interval
+        }
+    }
+
     fn schedule_monitors(&mut self, now: Millis) {
-        let interval = if self.opts.miimon > 0 { self.opts.miimon } else { self.opts.arp_interval };
+        let interval = self.monitor_interval();
         self.next_mii = if interval > 0 && !self.slaves.is_empty() { Some(now + interval as u64) } else { None };
     }
 
@@ -468,16 +541,13 @@ impl Bond {
             // Speed/duplex are re-cached at carrier events, never cleared by link loss.
             self.slaves[i].update_speed_duplex();
         }
-        if self.opts.miimon == 0 {
-            if self.opts.arp_interval == 0 {
-                // No monitor: the kernel never marks the slave down; nothing to do.
-            }
-            self.rebuild_usable();
-            return;
-        }
-        if self.admin_up && before != self.slaves[i].mii_link_up() {
-            self.mii_tick(now);
-            self.next_mii = Some(now + self.opts.miimon as u64);
+        // Without the MII monitor (none, or the ARP monitor) a carrier change only changes
+        // whether the slave can transmit.
+        if self.opts.miimon > 0 && self.admin_up && before != self.slaves[i].mii_link_up() {
+            // Inspect this slave now instead of at the next tick: failover starts at the
+            // event. Other slaves' delay counters are untouched, and this slave's delay
+            // counts whole miimon ticks of the regular schedule from here.
+            self.mii_pass(i..i + 1, now);
         } else {
             self.rebuild_usable();
         }
@@ -485,6 +555,15 @@ impl Bond {
 
     /// Time passes: runs whatever monitor is due.
     pub fn tick(&mut self, now: Millis) {
+        if self.next_mii.is_none_or(|t| now < t) && self.next_delay_deadline().is_some_and(|d| d <= now) {
+            // A delay started by a link event ends between two ticks: commit just those slaves.
+            for i in 0..self.slaves.len() {
+                let s = &self.slaves[i];
+                if matches!(s.link, LinkState::Fail | LinkState::Back) && s.delay_until <= now {
+                    self.mii_pass(i..i + 1, now);
+                }
+            }
+        }
         if let Some(t) = self.next_mii {
             if now >= t {
                 // The kernel decides on the tick's peer notification before it commits the
@@ -495,7 +574,7 @@ impl Bond {
                 } else {
                     self.arp_tick(now);
                 }
-                let iv = if self.opts.miimon > 0 { self.opts.miimon } else { self.opts.arp_interval } as u64;
+                let iv = self.monitor_interval() as u64;
                 // Stay on the grid; skip missed slots rather than bursting.
                 let mut next = t + iv;
                 if next <= now {
@@ -512,10 +591,15 @@ impl Bond {
 
     /// One MII monitor pass over all slaves (inspect, then commit, then reselect).
     fn mii_tick(&mut self, now: Millis) {
+        self.mii_pass(0..self.slaves.len(), now);
+    }
+
+    /// The MII monitor over some slaves: inspect, commit, then reselect if needed.
+    fn mii_pass(&mut self, which: std::ops::Range<SlaveIdx>, now: Millis) {
         let (up, down, miimon) = (self.opts.updelay, self.opts.downdelay, self.opts.miimon);
         let mut reselect = false;
         let mut logs = Vec::new();
-        for i in 0..self.slaves.len() {
+        for i in which {
             let ignore_updelay = if self.opts.mode == Mode::ActiveBackup {
                 self.curr_active.is_none()
             } else {
@@ -527,7 +611,8 @@ impl Bond {
                 (true, false) => "backup ",
             };
             let link_up = self.slaves[i].mii_link_up();
-            let commit = mii::inspect(&mut self.slaves[i], link_up, up, down, miimon.max(1), ignore_updelay, role, now, &mut logs);
+            let p = mii::MiiParams { updelay: up, downdelay: down, miimon, ignore_updelay, role };
+            let commit = mii::inspect(&mut self.slaves[i], link_up, &p, now, &mut logs);
             let name = self.slaves[i].name.clone();
             for l in logs.drain(..) {
                 self.log(Level::Info, Some(&name), l);
@@ -579,8 +664,12 @@ impl Bond {
         if mode.is_tlb() {
             self.tlb.force_rebalance();
         }
-        // Reselection triggers (§6.4): the primary came up, a slave with a higher prio
-        // than the active one, or there is no active slave.
+        self.up_triggers_reselect(i)
+    }
+
+    /// Reselection triggers when slave `i` comes up (§6.4): it is the primary, it has a
+    /// higher prio than the active slave, or there is no active slave.
+    pub(crate) fn up_triggers_reselect(&self, i: SlaveIdx) -> bool {
         match self.curr_active {
             None => true,
             Some(a) => Some(i) == self.primary_idx() || self.slaves[i].prio > self.slaves[a].prio,
@@ -602,7 +691,8 @@ impl Bond {
         if mode.is_tlb() {
             self.tlb.slave_down(i);
         }
-        true
+        // Only the active slave's failure is a reselection trigger (§6.4).
+        self.curr_active == Some(i)
     }
 
     /// The ARP monitor (§7.2) for modes 0–3: see `arpmon.rs`.
@@ -639,7 +729,7 @@ impl Bond {
         if let (Some(b), true) = (best, promote) {
             // A BACK slave is promoted at once when nothing else is usable.
             let n = self.slaves[b].name.clone();
-            self.log(Level::Info, Some(&n), format!("making interface the new active one {} ms earlier", self.slaves[b].delay.max(0) as u64 * self.opts.miimon as u64));
+            self.log(Level::Info, Some(&n), format!("making interface the new active one {} ms earlier", self.slaves[b].delay_until.saturating_sub(now)));
             self.commit_up(b, now);
         }
         if best != current {
@@ -683,12 +773,21 @@ impl Bond {
                 let delay = self.opts.peer_notif_delay.max(1);
                 self.send_peer_notif = self.opts.num_peer_notif as u32 * delay;
                 self.peer_notify_now();
+                // A failover may happen between ticks (a link event, or a delay ending);
+                // the kernel's always falls on a tick. Restart the tick grid here so the
+                // next notifications come one monitor interval apart, as the kernel's do.
+                if self.next_mii.is_some() {
+                    self.next_mii = Some(now + self.monitor_interval() as u64);
+                }
             }
         }
         if mode.uses_primary() {
             match &new_name {
                 Some(n) => self.log(Level::Info, Some(n), "making interface the new active one".into()),
-                None => self.log(Level::Warn, None, "now running without any active interface!".into()),
+                None if old.is_some() => {
+                    self.log(Level::Warn, None, "now running without any active interface!".into())
+                }
+                None => {}
             }
         }
         if old_name != new_name {
@@ -781,7 +880,7 @@ impl Bond {
     fn rebuild_usable(&mut self) {
         self.usable.clear();
         let mode = self.opts.mode;
-        for (i, s) in mode_list(&self.slaves) {
+        for (i, s) in self.slaves.iter().enumerate() {
             let ok = match mode {
                 Mode::Ieee8023ad => s.can_tx() && s.ad_enabled,
                 Mode::BalanceTlb | Mode::BalanceAlb => {
@@ -830,15 +929,7 @@ impl Bond {
 
     fn rr_next_id(&mut self) -> u32 {
         match self.opts.packets_per_slave {
-            0 => {
-                // xorshift32: a cheap per-frame random choice for packets_per_slave=0.
-                let mut x = self.rng;
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                self.rng = x;
-                x
-            }
+            0 => self.next_random(),
             1 => {
                 self.rr_counter = self.rr_counter.wrapping_add(1);
                 self.rr_counter
@@ -923,11 +1014,10 @@ impl Bond {
         if self.opts.arp_interval > 0 {
             crate::bond::arpmon_rx(self, i, frame, now);
         }
-        if frame::is_lacp(frame) && mode == Mode::Ieee8023ad {
+        if mode == Mode::Ieee8023ad && frame::is_lacp(frame) {
             return RxVerdict::Lacp;
         }
-        let s = &self.slaves[i];
-        if s.inactive && !self.opts.all_slaves_active {
+        if self.slaves[i].inactive {
             if mode == Mode::BalanceAlb {
                 if let Some(m) = frame::parse_eth(frame) {
                     if !m.dst.is_multicast() {
@@ -949,11 +1039,6 @@ impl Bond {
 
     pub(crate) fn ad_aggregator(&self) -> Option<&crate::status::AggregatorInfo> {
         self.ad_aggregator.as_ref()
-    }
-
-    /// The option table row of an option, for callers that print help.
-    pub fn option_def(name: &str) -> Option<&'static crate::options::OptionDef> {
-        lookup(name)
     }
 
     /// The bond's IPv4 addresses, as the driver sees them (ARP monitor sender and

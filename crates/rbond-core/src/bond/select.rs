@@ -76,7 +76,7 @@ pub fn find_best_slave(mut inp: SelectInput) -> (Option<SlaveIdx>, bool) {
         .iter()
         .enumerate()
         .filter(|(_, sl)| sl.link == LinkState::Back && sl.obs.admin_up)
-        .min_by_key(|(_, sl)| sl.delay)
+        .min_by_key(|(_, sl)| sl.delay_until)
         .map(|(i, _)| i);
     (back, back.is_some())
 }

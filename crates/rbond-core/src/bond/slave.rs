@@ -11,8 +11,8 @@ pub struct Slave {
     pub cur_mac: MacAddr,
     /// MII/ARP link state (UP/FAIL/DOWN/BACK).
     pub link: LinkState,
-    /// Remaining updelay/downdelay ticks while in BACK/FAIL.
-    pub delay: i64,
+    /// When the updelay/downdelay running in BACK/FAIL ends.
+    pub delay_until: Millis,
     /// When the current FAIL/BACK phase started, for "after N ms" log lines.
     pub phase_since: Millis,
     /// The last observation of the device (admin state, carrier, speed, duplex).
@@ -44,7 +44,7 @@ impl Slave {
             perm_hwaddr: perm,
             cur_mac: perm,
             link: LinkState::Down,
-            delay: 0,
+            delay_until: now,
             phase_since: now,
             obs,
             speed_mbps: obs.speed_mbps,

@@ -18,6 +18,14 @@ pub struct SlaveRt {
     orig_mac: [u8; 6],
     orig_mtu: u32,
     orig_up: bool,
+    restored: bool,
+}
+
+/// Dropping a slave (release, bond deletion, daemon exit or panic) restores it.
+impl Drop for SlaveRt {
+    fn drop(&mut self) {
+        self.restore();
+    }
 }
 
 pub struct BondRt {
@@ -52,7 +60,8 @@ impl BondRt {
         let tap = Tap::create(name)?;
         let info = netlink::link_by_index(tap.ifindex())?
             .ok_or_else(|| anyhow::anyhow!("{name}: the TAP device vanished"))?;
-        let core = Bond::new(name, MacAddr(info.mac), release);
+        let mut core = Bond::new(name, MacAddr(info.mac), release);
+        core.seed_rng(random_seed());
         let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0, mtu: info.mtu, own_macs: vec![info.mac] };
         rt.set_tap_carrier(false);
         Ok(rt)
@@ -89,17 +98,27 @@ impl BondRt {
         self.slaves.iter().position(|s| s.name == name)
     }
 
-    /// Enslaves an existing interface (the caller checked it exists and is free).
+    /// Enslaves an existing interface (the caller checked it exists and is free). On any
+    /// failure the interface is left as it was found: the `SlaveRt` is built before anything
+    /// is touched, and dropping it restores the slave.
     pub fn enslave(&mut self, ifname: &str, now: Millis) -> Result<Vec<String>, OptError> {
         let sysfail = |e: std::io::Error| OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): {e}")]);
         let info = netlink::link_by_name(ifname).map_err(sysfail)?.ok_or_else(|| no_such(ifname))?;
-        let bond_mtu = self.mtu;
-        let sock = PacketSocket::bind(info.index).map_err(sysfail)?;
+        let mut slave = SlaveRt {
+            name: ifname.to_string(),
+            ifindex: info.index,
+            sock: PacketSocket::bind(info.index).map_err(sysfail)?,
+            isolation: None,
+            orig_mac: info.mac,
+            orig_mtu: info.mtu,
+            orig_up: info.admin_up,
+            restored: false,
+        };
         // The bond MAC is unicast to the slave, and multicast must reach the bond too.
-        let _ = sock.set_allmulti(true);
-        let isolation = SlaveIsolation::apply(ifname).map_err(sysfail)?;
-        if info.mtu != bond_mtu {
-            let _ = netlink::set_mtu(info.index, bond_mtu);
+        let _ = slave.sock.set_allmulti(true);
+        slave.isolation = Some(SlaveIsolation::apply(ifname).map_err(sysfail)?);
+        if info.mtu != self.mtu {
+            let _ = netlink::set_mtu(info.index, self.mtu);
         }
         if !info.admin_up {
             netlink::set_up(info.index, true).map_err(sysfail)?;
@@ -107,36 +126,27 @@ impl BondRt {
         let info_now = netlink::link_by_index(info.index).map_err(sysfail)?.unwrap_or(info.clone());
         let obs = observe(ifname, &info_now);
         let notes = self.core.enslave(ifname, MacAddr(info.mac), obs, now)?;
-        self.slaves.push(SlaveRt {
-            name: ifname.to_string(),
-            ifindex: info.index,
-            sock,
-            isolation: Some(isolation),
-            orig_mac: info.mac,
-            orig_mtu: info.mtu,
-            orig_up: info.admin_up,
-        });
+        self.slaves.push(slave);
         self.run_actions();
         Ok(notes)
     }
 
     pub fn release(&mut self, ifname: &str, now: Millis) -> Result<(), OptError> {
-        let pos = self.slave_pos(ifname);
         self.core.release(ifname, now)?;
-        self.run_actions();
-        if let Some(p) = pos {
-            let s = self.slaves.remove(p);
-            restore_slave(s);
+        // The slave leaves our list (dropping it restores it) before the core's actions run,
+        // so those (a new bond MAC, ...) no longer touch it.
+        if let Some(p) = self.slave_pos(ifname) {
+            drop(self.slaves.remove(p));
         }
+        self.run_actions();
         Ok(())
     }
 
-    /// Releases everything and leaves the slaves as they were found.
-    pub fn teardown(&mut self, now: Millis) {
-        let names: Vec<String> = self.slaves.iter().map(|s| s.name.clone()).collect();
-        for n in names {
-            let _ = self.release(&n, now);
-        }
+    /// Deleting the bond: all slaves go at once, without failovers, as they were found.
+    pub fn teardown(&mut self) {
+        self.core.release_all();
+        self.slaves.clear();
+        self.run_actions();
     }
 
     /// Carries out the core's actions.
@@ -144,11 +154,10 @@ impl BondRt {
         while let Some(a) = self.core.poll_action() {
             match a {
                 Action::SetSlaveMac { slave, mac } => {
+                    // A released slave is no longer in our list: restoring it (its original
+                    // MAC included) is the job of SlaveRt's Drop.
                     if let Some(s) = self.slaves.iter().find(|s| s.name == slave) {
                         set_mac_hard(s.ifindex, mac.0);
-                    } else if let Ok(Some(l)) = netlink::link_by_name(&slave) {
-                        // A slave being released is already gone from our list.
-                        set_mac_hard(l.index, mac.0);
                     }
                 }
                 Action::SetBondMac(mac) => {
@@ -283,19 +292,26 @@ fn set_mac_hard(ifindex: u32, mac: [u8; 6]) {
     }
 }
 
-fn restore_slave(mut s: SlaveRt) {
-    if let Some(mut iso) = s.isolation.take() {
-        let _ = iso.remove();
-    }
-    if let Ok(Some(now)) = netlink::link_by_index(s.ifindex) {
-        if now.mac != s.orig_mac {
-            set_mac_hard(s.ifindex, s.orig_mac);
+impl SlaveRt {
+    /// Puts back the MAC, MTU and admin state found at enslave time, and lifts the
+    /// isolation. Runs once.
+    fn restore(&mut self) {
+        if std::mem::replace(&mut self.restored, true) {
+            return;
         }
-        if now.mtu != s.orig_mtu {
-            let _ = netlink::set_mtu(s.ifindex, s.orig_mtu);
+        if let Some(mut iso) = self.isolation.take() {
+            let _ = iso.remove();
         }
-        if now.admin_up != s.orig_up {
-            let _ = netlink::set_up(s.ifindex, s.orig_up);
+        if let Ok(Some(now)) = netlink::link_by_index(self.ifindex) {
+            if now.mac != self.orig_mac {
+                set_mac_hard(self.ifindex, self.orig_mac);
+            }
+            if now.mtu != self.orig_mtu {
+                let _ = netlink::set_mtu(self.ifindex, self.orig_mtu);
+            }
+            if now.admin_up != self.orig_up {
+                let _ = netlink::set_up(self.ifindex, self.orig_up);
+            }
         }
     }
 }
@@ -305,5 +321,17 @@ pub fn log_line(bond: &str, slave: Option<&str>, msg: &str) {
     match slave {
         Some(s) => eprintln!("{bond}: (slave {s}): {msg}"),
         None => eprintln!("{bond}: {msg}"),
+    }
+}
+
+/// A seed for the core's PRNG (random slave for packets_per_slave=0, random bond MACs).
+fn random_seed() -> u32 {
+    let mut b = [0u8; 4];
+    // SAFETY: getrandom writes at most b.len() bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if n == 4 {
+        u32::from_ne_bytes(b)
+    } else {
+        std::process::id() ^ (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(7))
     }
 }

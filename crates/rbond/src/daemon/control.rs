@@ -50,8 +50,9 @@ fn handle(d: &mut Daemon, req: Request) -> Response {
         Request::Add { bond, opts } => add(d, &bond, &opts),
         Request::Del { bond } => match d.bonds.remove(&bond) {
             Some(mut b) => {
-                b.teardown(now);
+                b.teardown();
                 let _ = std::fs::remove_file(d.run_dir.join(&bond));
+                d.written.remove(&bond);
                 Response::ok(String::new(), vec![])
             }
             None => Response::err(format!("bonding: unable to delete non-existent {bond}")),
@@ -177,19 +178,10 @@ fn set_many(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
         };
     }
     let b = d.bonds.get_mut(bond).unwrap();
-    // Dry run on the options alone (slave-bound options are checked for real below).
-    let mut dry = b.core.opts.clone();
-    let ctx = rbond_core::options::SetContext { has_slaves: !b.core.slaves().is_empty(), is_up: b.core.admin_up };
+    // Dry run on a copy of the whole bond (slave-bound options included): all or nothing.
+    let mut dry = b.core.clone();
     for (k, v) in opts {
-        let Some(def) = lookup(k) else { return refusal(bond, &rbond_core::options::unknown_option(k)) };
-        let r = match def.id {
-            Opt::ActiveSlave | Opt::QueueId | Opt::Slaves => dry.precheck(def, &ctx),
-            Opt::ArpIpTarget | Opt::NsIp6Target if !v.starts_with(['+', '-']) => {
-                dry.precheck(def, &ctx).and_then(|_| dry.set_target_list(k, v).map(|_| ()))
-            }
-            _ => dry.set(k, v, &ctx).map(|_| ()),
-        };
-        if let Err(e) = r {
+        if let Err(e) = apply_one(&mut dry, k, v, now) {
             return refusal(bond, &e);
         }
     }
@@ -218,6 +210,11 @@ fn enslave(d: &mut Daemon, bond: &str, ifaces: &[String]) -> Response {
             return refusal(bond, &OptError::new("slaves", Errno::EPERM, vec!["Error: Cannot enslave bond to itself.".into()]));
         }
         match netlink::link_by_name(i) {
+            Ok(Some(l)) if l.master.is_some() => {
+                return refusal(bond, &OptError::new("slaves", Errno::EBUSY, vec![
+                    format!("(slave {i}): Error: Device is in use and cannot be enslaved (it has a master device)"),
+                ]));
+            }
             Ok(Some(_)) => {}
             _ => {
                 return refusal(bond, &OptError::new("slaves", Errno::ENODEV, vec![format!("option slaves: interface +{i} does not exist!")]))

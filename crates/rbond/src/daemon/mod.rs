@@ -32,6 +32,8 @@ pub struct Daemon {
     release: String,
     /// Slave polling (the kernel's miimon carrier read), per bond: next time.
     next_poll: Millis,
+    /// The status text last written to the run dir, per bond.
+    written: std::collections::HashMap<String, String>,
 }
 
 impl Daemon {
@@ -39,9 +41,14 @@ impl Daemon {
         self.start.elapsed().as_millis() as Millis
     }
 
-    fn write_status(&self, name: &str) {
+    fn write_status(&mut self, name: &str) {
         if let Some(b) = self.bonds.get(name) {
             let text = b.core.status().render_proc(true);
+            // Most monitor ticks change nothing: write only what changed.
+            if self.written.get(name) == Some(&text) {
+                return;
+            }
+            self.written.insert(name.to_string(), text.clone());
             let path = self.run_dir.join(name);
             let tmp = self.run_dir.join(format!(".{name}.tmp"));
             if std::fs::write(&tmp, text).is_ok() {
@@ -50,9 +57,10 @@ impl Daemon {
         }
     }
 
-    fn write_all_status(&self) {
-        for n in self.bonds.keys() {
-            self.write_status(n);
+    fn write_all_status(&mut self) {
+        let names: Vec<String> = self.bonds.keys().cloned().collect();
+        for n in names {
+            self.write_status(&n);
         }
     }
 
@@ -79,9 +87,10 @@ impl Daemon {
                     b.run_actions();
                 }
             }
-            netlink::LinkEvent::Removed { index, name } => {
+            netlink::LinkEvent::Removed { index, .. } => {
+                // By ifindex: the slave may have been renamed since it was enslaved.
                 for b in self.bonds.values_mut() {
-                    if b.slaves.iter().any(|s| s.ifindex == index) {
+                    if let Some(name) = b.slaves.iter().find(|s| s.ifindex == index).map(|s| s.name.clone()) {
                         let _ = b.release(&name, now);
                     }
                 }
@@ -150,6 +159,7 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         start: Instant::now(),
         release: sys::uname_release(),
         next_poll: 0,
+        written: Default::default(),
     };
     println!("rbond daemon ready");
     let _ = std::io::stdout().flush();
@@ -187,7 +197,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
                 b.pump_tx(&mut buf);
             }
             for j in 0..n - 1 {
-                if fds[k + 1 + j].revents & libc::POLLIN != 0 {
+                // POLLERR too: a slave going down leaves a pending socket error (ENETDOWN)
+                // that only a receive clears; ignoring it would make poll spin.
+                if fds[k + 1 + j].revents & (libc::POLLIN | libc::POLLERR) != 0 {
                     b.pump_rx(j, &mut buf, now);
                 }
             }
@@ -225,11 +237,10 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         }
     }
     // Leave everything as found.
-    let now = d.now();
     let names: Vec<String> = d.bonds.keys().cloned().collect();
     for n in names {
         if let Some(mut b) = d.bonds.remove(&n) {
-            b.teardown(now);
+            b.teardown();
         }
         let _ = std::fs::remove_file(run_dir.join(&n));
     }
