@@ -13,15 +13,13 @@ pub type Millis = u64;
 pub type SlaveIdx = usize;
 
 /// The seven bonding modes, numbered as in `if_bonding.h` (BOND_MODE_*).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
     #[default]
     BalanceRr = 0,
     ActiveBackup = 1,
     BalanceXor = 2,
     Broadcast = 3,
-    #[serde(rename = "802.3ad")]
     Ieee8023ad = 4,
     BalanceTlb = 5,
     BalanceAlb = 6,
@@ -43,17 +41,9 @@ impl Mode {
     pub fn num(self) -> u8 {
         self as u8
     }
-    /// The option-table name (`balance-rr`, `802.3ad`, ...).
+    /// The option-table name (`balance-rr`, `802.3ad`, ...), read from the one table.
     pub fn name(self) -> &'static str {
-        match self {
-            Mode::BalanceRr => "balance-rr",
-            Mode::ActiveBackup => "active-backup",
-            Mode::BalanceXor => "balance-xor",
-            Mode::Broadcast => "broadcast",
-            Mode::Ieee8023ad => "802.3ad",
-            Mode::BalanceTlb => "balance-tlb",
-            Mode::BalanceAlb => "balance-alb",
-        }
+        crate::options::def(crate::options::Opt::Mode).name_of(self as u64).expect("every mode has a name")
     }
     /// The text of the `Bonding Mode:` line in /proc/net/bonding.
     pub fn proc_text(self) -> &'static str {
@@ -84,20 +74,14 @@ impl fmt::Display for Mode {
 }
 
 /// xmit_hash_policy values, numbered as the kernel numbers them (BOND_XMIT_POLICY_*).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum XmitHashPolicy {
     #[default]
-    #[serde(rename = "layer2")]
     Layer2 = 0,
-    #[serde(rename = "layer3+4")]
     Layer34 = 1,
-    #[serde(rename = "layer2+3")]
     Layer23 = 2,
-    #[serde(rename = "encap2+3")]
     Encap23 = 3,
-    #[serde(rename = "encap3+4")]
     Encap34 = 4,
-    #[serde(rename = "vlan+srcmac")]
     VlanSrcMac = 5,
 }
 
@@ -113,15 +97,9 @@ impl XmitHashPolicy {
     pub fn from_num(n: u64) -> Option<Self> {
         Self::ALL.get(n as usize).copied()
     }
+    /// The option-table name (`layer3+4`, ...), read from the one table.
     pub fn name(self) -> &'static str {
-        match self {
-            XmitHashPolicy::Layer2 => "layer2",
-            XmitHashPolicy::Layer34 => "layer3+4",
-            XmitHashPolicy::Layer23 => "layer2+3",
-            XmitHashPolicy::Encap23 => "encap2+3",
-            XmitHashPolicy::Encap34 => "encap3+4",
-            XmitHashPolicy::VlanSrcMac => "vlan+srcmac",
-        }
+        crate::options::def(crate::options::Opt::XmitHashPolicy).name_of(self as u64).expect("every policy has a name")
     }
 }
 
@@ -167,6 +145,18 @@ impl fmt::Debug for MacAddr {
         fmt::Display::fmt(self, f)
     }
 }
+
+/// Modes and policies serialize as their option-table names.
+macro_rules! serialize_by_name {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+    )*};
+}
+serialize_by_name!(Mode, XmitHashPolicy);
 
 impl Serialize for MacAddr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

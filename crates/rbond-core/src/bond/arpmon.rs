@@ -66,25 +66,21 @@ fn send_probes(b: &mut Bond, i: SlaveIdx, now: Millis) {
 }
 
 fn set_link(b: &mut Bond, i: SlaveIdx, up: bool, now: Millis) {
-    let asa = b.opts.all_slaves_active;
     let mode = b.opts.mode;
-    let s = &mut b.slaves[i];
     if up {
-        s.link = LinkState::Up;
-        s.last_link_up = now;
+        b.slaves[i].link = LinkState::Up;
+        b.slaves[i].last_link_up = now;
         if mode != Mode::ActiveBackup {
-            s.backup = false;
-            s.inactive = false;
+            b.set_slave_active(i);
         }
     } else {
-        s.link = LinkState::Down;
-        s.link_failure_count += 1;
+        b.slaves[i].link = LinkState::Down;
+        b.slaves[i].link_failure_count += 1;
         if mode == Mode::ActiveBackup {
-            s.backup = true;
-            s.inactive = !asa;
+            b.set_slave_inactive(i);
         }
     }
-    let n = s.name.clone();
+    let n = b.slaves[i].name.clone();
     let msg = if up { "link status definitely up" } else { "link status definitely down, disabling slave" };
     b.log(Level::Info, Some(&n), msg.into());
 }

@@ -266,10 +266,15 @@ impl Bond {
             notes.push("failed to get link speed/duplex".into());
         }
         s.last_link_up = now;
-        // Modes 1 and 4 start new slaves as backups; the others are active at once.
-        s.backup = matches!(self.opts.mode, Mode::ActiveBackup | Mode::Ieee8023ad);
-        s.inactive = (s.backup || self.opts.mode.is_tlb()) && !self.opts.all_slaves_active;
         self.slaves.push(s);
+        let i = self.slaves.len() - 1;
+        // Modes 1 and 4 start new slaves as backups, tlb/alb as not receiving; the others
+        // are active at once. The selection below activates the chosen one.
+        if matches!(self.opts.mode, Mode::BalanceRr | Mode::BalanceXor | Mode::Broadcast) {
+            self.set_slave_active(i);
+        } else {
+            self.set_slave_inactive(i);
+        }
         if !self.slaves_keep_own_mac() {
             let mac = self.mac;
             self.set_slave_mac(name, mac);
@@ -277,8 +282,8 @@ impl Bond {
         if self.opts.mode.uses_primary() && self.opts.primary.as_deref() == Some(name) {
             self.force_primary = true;
         }
-        let i = self.slaves.len() - 1;
         if self.opts.mode.is_tlb() {
+            self.tlb.slave_added(i);
             self.tlb.force_rebalance();
         }
         if self.admin_up && self.next_mii.is_none() {
@@ -449,12 +454,8 @@ impl Bond {
             let old = self.curr_active.take();
             self.reselect(now);
             if let Some(o) = old.filter(|&o| Some(o) != self.curr_active) {
-                if self.opts.mode == Mode::ActiveBackup {
-                    let asa = self.opts.all_slaves_active;
-                    self.slaves[o].backup = true;
-                    self.slaves[o].inactive = !asa;
-                    self.rebuild_usable();
-                }
+                self.set_slave_inactive(o);
+                self.rebuild_usable();
             }
             return Ok(());
         }
@@ -644,15 +645,11 @@ impl Bond {
         s.link = LinkState::Up;
         s.last_link_up = now;
         match mode {
-            Mode::Ieee8023ad => {
-                s.backup = !s.ad_enabled;
-            }
+            // 802.3ad: backup until LACP enables the port; mode 1: the selection decides.
+            Mode::Ieee8023ad => s.backup = !s.ad_enabled,
             Mode::ActiveBackup => {}
-            Mode::BalanceTlb | Mode::BalanceAlb => s.backup = false,
-            _ => {
-                s.backup = false;
-                s.inactive = false;
-            }
+            // bond_set_active_slave: the state only (tlb/alb keep their receive flag).
+            _ => s.backup = false,
         }
         let msg = format!(
             "link status definitely up, {} Mbps {} duplex",
@@ -678,15 +675,12 @@ impl Bond {
 
     fn commit_down(&mut self, i: SlaveIdx, _now: Millis) -> bool {
         let mode = self.opts.mode;
-        let asa = self.opts.all_slaves_active;
-        let s = &mut self.slaves[i];
-        s.link = LinkState::Down;
-        s.link_failure_count += 1;
+        self.slaves[i].link = LinkState::Down;
+        self.slaves[i].link_failure_count += 1;
         if matches!(mode, Mode::ActiveBackup | Mode::Ieee8023ad) {
-            s.backup = true;
-            s.inactive = !asa;
+            self.set_slave_inactive(i);
         }
-        let n = s.name.clone();
+        let n = self.slaves[i].name.clone();
         self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
         if mode.is_tlb() {
             self.tlb.slave_down(i);
@@ -703,6 +697,26 @@ impl Bond {
         }
         self.rebuild_usable();
         self.update_carrier();
+    }
+
+    // ----- slave flags (the kernel's bond_set_slave_{active,inactive}_flags) ------------
+
+    /// State active and receiving.
+    pub(crate) fn set_slave_active(&mut self, i: SlaveIdx) {
+        let s = &mut self.slaves[i];
+        s.backup = false;
+        s.inactive = false;
+    }
+
+    /// Not the one that carries the traffic: backup state (except tlb/alb, whose slaves
+    /// always read `active`), and receive suppressed unless all_slaves_active.
+    pub(crate) fn set_slave_inactive(&mut self, i: SlaveIdx) {
+        let (tlb, asa) = (self.opts.mode.is_tlb(), self.opts.all_slaves_active);
+        let s = &mut self.slaves[i];
+        if !tlb {
+            s.backup = true;
+        }
+        s.inactive = !asa;
     }
 
     // ----- active slave --------------------------------------------------------------
@@ -747,18 +761,11 @@ impl Bond {
         let new_name = new.map(|n| self.slaves[n].name.clone());
         if mode.uses_primary() {
             if let Some(o) = old.filter(|&o| o < self.slaves.len()) {
-                let asa = self.opts.all_slaves_active;
-                let s = &mut self.slaves[o];
-                if mode == Mode::ActiveBackup {
-                    s.backup = true;
-                }
-                s.inactive = !asa;
+                self.set_slave_inactive(o);
             }
             if let Some(n) = new {
-                let s = &mut self.slaves[n];
-                s.backup = false;
-                s.inactive = false;
-                s.last_link_up = now;
+                self.set_slave_active(n);
+                self.slaves[n].last_link_up = now;
             }
         }
         self.curr_active = new;
@@ -909,11 +916,12 @@ impl Bond {
     /// The LACP machines enable or disable a port (COLL_DIST in the active aggregator, §4.8).
     pub fn ad_set_port_enabled(&mut self, name: &str, enabled: bool) {
         if let Some(i) = self.slave_index(name) {
-            let asa = self.opts.all_slaves_active;
-            let s = &mut self.slaves[i];
-            s.ad_enabled = enabled;
-            s.backup = !enabled;
-            s.inactive = !enabled && !asa;
+            self.slaves[i].ad_enabled = enabled;
+            if enabled {
+                self.set_slave_active(i);
+            } else {
+                self.set_slave_inactive(i);
+            }
             self.rebuild_usable();
             self.update_carrier();
         }
@@ -1001,7 +1009,7 @@ impl Bond {
     /// The MAC a frame sent on `slave` must carry as its source (tlb/alb rewrite frames that
     /// leave on a slave other than the active one; §5.2). None: leave the frame as it is.
     pub fn tx_source_rewrite(&self, slave: SlaveIdx) -> Option<MacAddr> {
-        if self.opts.mode.is_tlb() && Some(slave) != self.curr_active {
+        if self.opts.mode.is_tlb() && crate::tlb::needs_src_rewrite(slave, self.curr_active) {
             Some(self.slaves[slave].perm_hwaddr)
         } else {
             None
@@ -1030,6 +1038,21 @@ impl Bond {
             return RxVerdict::Drop;
         }
         RxVerdict::Deliver
+    }
+
+    /// A sysfs read of `/sys/class/net/<bond>/bonding/<option>` (§1.4), without the
+    /// trailing newline; None for an unknown file.
+    pub fn show(&self, option: &str) -> Option<String> {
+        let names = |f: &dyn Fn(&Slave) -> String| self.slaves.iter().map(f).collect::<Vec<_>>().join(" ");
+        Some(match option {
+            "slaves" => names(&|s| s.name.clone()),
+            "queue_id" => names(&|s| format!("{}:{}", s.name, s.queue_id)),
+            "active_slave" => self.curr_active.map(|i| self.slaves[i].name.clone()).unwrap_or_default(),
+            // Only an enslaved primary is shown.
+            "primary" => self.primary_idx().map(|i| self.slaves[i].name.clone()).unwrap_or_default(),
+            "mii_status" => (if self.carrier { "up" } else { "down" }).to_string(),
+            o => return self.opts.show(o),
+        })
     }
 
     /// The status model (reference §2) of this bond.

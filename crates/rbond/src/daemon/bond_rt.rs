@@ -50,9 +50,16 @@ const TUNSETCARRIER: libc::c_ulong = 0x4004_54e2;
 /// Batch limit per wakeup and fd, so one busy direction cannot starve the others.
 const BATCH: usize = 64;
 
-pub fn observe(ifname: &str, info: &netlink::LinkInfo) -> LinkObservation {
+/// What the MII monitor sees of a slave (§7.1): the carrier, or with use_carrier=0 the
+/// ethtool link status; speed and duplex from ethtool, re-read only when the link changed
+/// since `prev`.
+pub fn observe(ifname: &str, info: &netlink::LinkInfo, use_carrier: bool, prev: Option<LinkObservation>) -> LinkObservation {
+    let carrier = if use_carrier { info.carrier } else { ethtool::link_detected(ifname).unwrap_or(info.carrier) };
+    if let Some(p) = prev.filter(|p| p.admin_up == info.admin_up && p.carrier == carrier) {
+        return p;
+    }
     let (speed, duplex) = ethtool::speed_duplex(ifname).unwrap_or((None, rbond_core::Duplex::Unknown));
-    LinkObservation { admin_up: info.admin_up, carrier: info.carrier, speed_mbps: speed, duplex }
+    LinkObservation { admin_up: info.admin_up, carrier, speed_mbps: speed, duplex }
 }
 
 impl BondRt {
@@ -94,6 +101,13 @@ impl BondRt {
         }
     }
 
+    /// Feeds a fresh look at slave `name` to the core.
+    pub fn link_seen(&mut self, name: &str, info: &netlink::LinkInfo, now: Millis) {
+        let prev = self.core.slaves().iter().find(|s| s.name == name).map(|s| s.obs);
+        let obs = observe(name, info, self.core.opts.use_carrier, prev);
+        self.core.link_observed(name, obs, now);
+    }
+
     pub fn slave_pos(&self, name: &str) -> Option<usize> {
         self.slaves.iter().position(|s| s.name == name)
     }
@@ -124,7 +138,7 @@ impl BondRt {
             netlink::set_up(info.index, true).map_err(sysfail)?;
         }
         let info_now = netlink::link_by_index(info.index).map_err(sysfail)?.unwrap_or(info.clone());
-        let obs = observe(ifname, &info_now);
+        let obs = observe(ifname, &info_now, self.core.opts.use_carrier, None);
         let notes = self.core.enslave(ifname, MacAddr(info.mac), obs, now)?;
         self.slaves.push(slave);
         self.run_actions();
@@ -229,7 +243,7 @@ impl BondRt {
                 TxTarget::Drop => self.tx_dropped += 1,
                 TxTarget::Slave(i) => {
                     if let Some(mac) = self.core.tx_source_rewrite(i) {
-                        pkt[VNET_HDR_LEN + 6..VNET_HDR_LEN + 12].copy_from_slice(&mac.0);
+                        rbond_core::tlb::rewrite_src_mac(&mut pkt[VNET_HDR_LEN..], mac);
                     }
                     if let Some(s) = self.slaves.get(i) {
                         if s.sock.send(pkt).is_err() {

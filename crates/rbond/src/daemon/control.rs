@@ -6,28 +6,44 @@ use crate::ctl::{Request, Response};
 use crate::sys::netlink;
 use rbond_core::options::{lookup, Errno, Opt, OptError};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::mpsc;
 use std::time::Duration;
 
-pub fn serve(d: &mut Daemon, conn: UnixStream) {
-    let _ = conn.set_nonblocking(false);
+/// A request from a client, with the way back.
+pub type Call = (Request, mpsc::Sender<Response>);
+
+/// The control socket's thread: it accepts clients and reads their requests, so a slow or
+/// silent client never holds up the data path. Requests go to the event loop over `calls`,
+/// which is woken by a byte on `wake`; the loop's answer comes back on the call's channel.
+pub fn spawn_listener(listener: UnixListener, calls: mpsc::Sender<Call>, wake: UnixStream) -> std::io::Result<()> {
+    listener.set_nonblocking(false)?;
+    std::thread::Builder::new().name("rbond-control".into()).spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let resp = match read_request(&conn) {
+                Ok(req) => {
+                    let (tx, rx) = mpsc::channel();
+                    if calls.send((req, tx)).is_err() {
+                        return; // the event loop has stopped
+                    }
+                    let _ = (&wake).write_all(&[1]);
+                    rx.recv().unwrap_or_else(|_| Response::err("the daemon is stopping".into()))
+                }
+                Err(e) => Response::err(format!("bad request: {e}")),
+            };
+            let mut out = serde_json::to_string(&resp).unwrap_or_default();
+            out.push('\n');
+            let _ = (&conn).write_all(out.as_bytes());
+        }
+    })?;
+    Ok(())
+}
+
+fn read_request(conn: &UnixStream) -> Result<Request, String> {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(match conn.try_clone() {
-        Ok(c) => c,
-        Err(_) => return,
-    });
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let resp = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => handle(d, req),
-        Err(e) => Response::err(format!("bad request: {e}")),
-    };
-    let mut out = serde_json::to_string(&resp).unwrap_or_default();
-    out.push('\n');
-    let mut conn = conn;
-    let _ = conn.write_all(out.as_bytes());
+    BufReader::new(conn).read_line(&mut line).map_err(|e| e.to_string())?;
+    serde_json::from_str::<Request>(&line).map_err(|e| e.to_string())
 }
 
 /// A refusal as the kernel would log it, each line prefixed with the bond name.
@@ -44,7 +60,8 @@ fn no_bond(bond: &str) -> Response {
     Response::err(format!("{bond}: no such bond (rbond add {bond} ... creates it)"))
 }
 
-fn handle(d: &mut Daemon, req: Request) -> Response {
+/// Carries out one request on the event loop's thread.
+pub fn handle(d: &mut Daemon, req: Request) -> Response {
     let now = d.now();
     let resp = match req {
         Request::Add { bond, opts } => add(d, &bond, &opts),
@@ -77,18 +94,9 @@ fn handle(d: &mut Daemon, req: Request) -> Response {
         Request::ActiveSlave { bond, slave } => set_many(d, &bond, &[("active_slave".into(), slave)]),
         Request::Show { bond, option } => {
             let Some(b) = d.bonds.get(&bond) else { return no_bond(&bond) };
-            match option.as_str() {
-                "slaves" => Response::ok(b.core.slaves().iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(" "), vec![]),
-                "active_slave" => Response::ok(b.core.active_slave().map(|i| b.core.slaves()[i].name.clone()).unwrap_or_default(), vec![]),
-                "mii_status" => Response::ok(if b.core.carrier() { "up".into() } else { "down".into() }, vec![]),
-                "primary" => {
-                    let p = b.core.opts.primary.clone().filter(|p| b.core.slave_index(p).is_some());
-                    Response::ok(p.unwrap_or_default(), vec![])
-                }
-                o => match b.core.opts.show(o) {
-                    Some(v) => Response::ok(v, vec![]),
-                    None => Response::err(format!("{bond}: {}", rbond_core::options::unknown_option(o))),
-                },
+            match b.core.show(&option) {
+                Some(v) => Response::ok(v, vec![]),
+                None => Response::err(format!("{bond}: {}", rbond_core::options::unknown_option(&option))),
             }
         }
         Request::Status { bond, json } => status(d, bond.as_deref(), json),
@@ -141,7 +149,12 @@ fn add(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
         Ok(rt) => rt,
         Err(e) => return Response::err(format!("{bond}: cannot create the bond device: {e:#}")),
     };
-    rt.core.opts = scratch.opts.clone();
+    // The same writes on the real bond: they passed on the scratch copy, so they pass here.
+    let now = d.now();
+    for (k, v) in opts {
+        let _ = apply_one(&mut rt.core, k, v, now);
+    }
+    rt.run_actions();
     d.bonds.insert(bond.to_string(), rt);
     Response::ok(String::new(), prefixed(bond, warnings))
 }

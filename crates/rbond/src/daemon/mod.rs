@@ -11,7 +11,7 @@ use crate::sys::{self, netlink};
 use anyhow::{Context, Result};
 use rbond_core::Millis;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -81,8 +81,7 @@ impl Daemon {
                         }
                     } else if let Some(s) = b.slaves.iter().find(|s| s.ifindex == info.index) {
                         let name = s.name.clone();
-                        let obs = bond_rt::observe(&name, &info);
-                        b.core.link_observed(&name, obs, now);
+                        b.link_seen(&name, &info, now);
                     }
                     b.run_actions();
                 }
@@ -112,13 +111,7 @@ impl Daemon {
                 }
             }
             for (name, info) in seen {
-                let old = b.core.slaves().iter().find(|s| s.name == name).map(|s| s.obs);
-                let obs = if old.is_some_and(|o| o.admin_up == info.admin_up && o.carrier == info.carrier) {
-                    old.unwrap()
-                } else {
-                    bond_rt::observe(&name, &info)
-                };
-                b.core.link_observed(&name, obs, now);
+                b.link_seen(&name, &info, now);
             }
             b.run_actions();
         }
@@ -145,7 +138,10 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     let listener = UnixListener::bind(socket).with_context(|| format!("binding {}", socket.display()))?;
     // Root only: the socket changes network configuration.
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
-    listener.set_nonblocking(true)?;
+    let (calls_tx, calls) = std::sync::mpsc::channel::<control::Call>();
+    let (wake_rx, wake_tx) = std::os::unix::net::UnixStream::pair()?;
+    wake_rx.set_nonblocking(true)?;
+    control::spawn_listener(listener, calls_tx, wake_tx)?;
     let mut events = netlink::LinkEvents::open().context("netlink link events")?;
     // SAFETY: installing a plain async-signal-safe handler that only stores an atomic.
     unsafe {
@@ -167,9 +163,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     let mut buf = vec![0u8; sys::FRAME_BUF_LEN];
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
     while !STOP.load(Ordering::SeqCst) {
-        // Layout: listener, netlink, then per bond (in map order) its TAP and its slaves.
+        // Layout: control wake-up, netlink, then per bond (in map order) its TAP and its slaves.
         fds.clear();
-        fds.push(pfd(listener.as_raw_fd()));
+        fds.push(pfd(wake_rx.as_raw_fd()));
         fds.push(pfd(events.fd()));
         for b in d.bonds.values() {
             fds.extend(b.fds().map(pfd));
@@ -231,8 +227,10 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
             d.write_all_status();
         }
         if fds[0].revents & libc::POLLIN != 0 {
-            while let Ok((conn, _)) = listener.accept() {
-                control::serve(&mut d, conn);
+            let mut drain = [0u8; 64];
+            while (&wake_rx).read(&mut drain).is_ok_and(|n| n > 0) {}
+            while let Ok((req, reply)) = calls.try_recv() {
+                let _ = reply.send(control::handle(&mut d, req));
             }
         }
     }

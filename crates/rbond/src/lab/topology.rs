@@ -261,6 +261,8 @@ mod tests {
         std::thread::sleep(Duration::from_millis(400));
         sw.ip(&["link", "set", "swp0", "up"]).unwrap();
         let s = h.wait().unwrap().summary();
-        assert!(s.lost >= 200, "{s:?}");
+        // The cable was out for 400 ms: a gap of most of that, whatever the probe managed to
+        // send on a loaded machine.
+        assert!(s.lost > 0 && s.longest_gap >= Duration::from_millis(300), "{s:?}");
     }
 }
