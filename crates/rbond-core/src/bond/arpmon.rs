@@ -5,14 +5,14 @@
 
 use super::{Action, Bond, Level};
 use crate::frame;
-use crate::types::{LinkState, Millis, Mode, SlaveIdx};
+use crate::types::{LinkState, MacAddr, Millis, Mode, SlaveIdx};
 use std::net::Ipv4Addr;
 
 fn within(now: Millis, t: Millis, k: u64, iv: u64) -> bool {
     now + iv >= t && now <= t + k * iv + iv / 2
 }
 
-/// Receive side: update the slave's last receive time per arp_validate.
+/// Receive side: update the slave's last receive time per arp_validate (§7.2).
 pub(crate) fn arpmon_rx(b: &mut Bond, i: SlaveIdx, f: &[u8], now: Millis) {
     let v = b.opts.arp_validate;
     let is_active = match b.opts.mode {
@@ -28,15 +28,37 @@ pub(crate) fn arpmon_rx(b: &mut Bond, i: SlaveIdx, f: &[u8], now: Millis) {
         return;
     }
     let Some(a) = arp else { return };
-    // The pair (sender, target) is valid if the sender is a target and the target is ours.
-    // A backup also accepts the swapped pair: the active slave's broadcast request.
+    // Step 1: not a frame for another host (the kernel's PACKET_OTHERHOST).
+    let dst = frame::parse_eth(f).map(|m| m.dst).unwrap_or(MacAddr::ZERO);
+    if !dst.is_multicast() && dst != b.mac && dst != b.slaves[i].cur_mac {
+        return;
+    }
+    // Step 4: the pair is valid if the sender is a target and the target is ours.
     let check = |sip: Ipv4Addr, tip: Ipv4Addr| -> Option<usize> {
         if sip.is_unspecified() || !b.local_v4.contains(&tip) {
             return None;
         }
         b.opts.arp_ip_targets.iter().position(|t| *t == sip)
     };
-    let hit = if is_active { check(a.spa, a.tpa) } else { check(a.spa, a.tpa).or_else(|| check(a.tpa, a.spa)) };
+    let hit = if is_active {
+        // Step 2.
+        check(a.spa, a.tpa)
+    } else if let Some(c) = b.curr_active.filter(|&c| b.slaves[c].last_rx > b.slaves[c].last_link_up) {
+        // Step 3: the active slave has heard valid ARPs since it became active, so this
+        // backup may take its broadcast request (target and sender swapped).
+        let _ = c;
+        check(a.tpa, a.spa)
+    } else if let Some(r) = b.arp_probe_rotor.filter(|&r| r < b.slaves.len()) {
+        // Or a reply while the probing slave transmitted within one interval.
+        let iv = b.opts.arp_interval as u64;
+        if a.op == frame::view::ARPOP_REPLY && within(now, b.slaves[r].last_tx, 1, iv) {
+            check(a.spa, a.tpa)
+        } else {
+            None
+        }
+    } else {
+        None
+    };
     if let Some(t) = hit {
         let s = &mut b.slaves[i];
         s.last_rx = now;
