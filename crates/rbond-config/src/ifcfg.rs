@@ -22,7 +22,7 @@
 use crate::bonding_opts;
 use crate::model::{BondSpec, BootProto, ConfigError, Diag, SlaveSpec};
 use crate::shell::{self, Assignment};
-use rbond_core::options::{BondOptions, SetContext};
+use rbond_core::options::BondOptions;
 use rbond_core::MacAddr;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -410,56 +410,12 @@ fn read_bond(f: &IfcfgFile, base: &BondOptions, tx_queues: u16, slaves: Vec<Slav
         warnings.push(Diag::new(&f.path, opts_line, Some("BONDING_OPTS"), w.clone()));
     }
     let slave_names: Vec<&str> = slaves.iter().map(|s| s.name.as_str()).collect();
-    for (k, v) in &applied.post {
-        match k.as_str() {
-            "primary" if !v.is_empty() && !slave_names.contains(&v.as_str()) => warnings.push(Diag::new(
-                &f.path,
-                opts_line,
-                Some("BONDING_OPTS"),
-                format!("primary {v} is not a slave of {name}; the kernel keeps it until {v} is enslaved"),
-            )),
-            "active_slave" if !v.is_empty() && !slave_names.contains(&v.as_str()) => {
-                return Err(ConfigError::new(&f.path, opts_line, Some("BONDING_OPTS"), format!("option active_slave: {v} is not a slave of {name}"), format!("one of the slaves: {}", slave_names.join(", "))))
-            }
-            "queue_id" => {
-                let ok = v.split_once(':').and_then(|(ifn, q)| {
-                    let q: u16 = q.parse().ok()?;
-                    (slave_names.contains(&ifn) && q <= tx_queues).then_some(())
-                });
-                if ok.is_none() {
-                    return Err(ConfigError::new(
-                        &f.path,
-                        opts_line,
-                        Some("BONDING_OPTS"),
-                        format!("option queue_id: invalid value ({v})"),
-                        format!("<slave>:<queue id 0-{tx_queues}> with a slave of {name} ({})", slave_names.join(", ")),
-                    ));
-                }
-            }
-            _ => {}
-        }
+    let done = bonding_opts::finish(&applied, &name, &slave_names, tx_queues)
+        .map_err(|p| ConfigError::new(&f.path, opts_line, Some("BONDING_OPTS"), p.problem, p.expected))?;
+    for (_, _, w) in done.warnings {
+        warnings.push(Diag::new(&f.path, opts_line, Some("BONDING_OPTS"), w));
     }
-    let mut post = applied.post.clone();
-    // A primary from the module parameters, not overridden in BONDING_OPTS.
-    if let Some(p) = &applied.effective.primary {
-        if !post.iter().any(|(k, _)| k == "primary") {
-            post.insert(0, ("primary".into(), p.clone()));
-        }
-    }
-    let fresh = SetContext { has_slaves: false, is_up: false };
-    let (mut writes, errs) = bonding_opts::diff_writes(&BondOptions::default(), &applied.effective, &fresh);
-    let mut replay = BondOptions::default();
-    let replay_ok = errs.is_empty() && writes.iter().all(|(k, v)| replay.set(k, v, &fresh).is_ok()) && bonding_opts::same_shown(&replay, &applied.effective);
-    if !replay_ok {
-        // Some module default cannot be written through sysfs in this mode (e.g.
-        // packets_per_slave outside balance-rr): it has no effect there, say so.
-        for e in errs {
-            warnings.push(Diag::new(&f.path, opts_line, Some("BONDING_OPTS"), format!("module default not reproducible: {}", e.to_string().replace('\n', "; "))));
-        }
-    }
-    if writes.first().map(|(k, _)| k.as_str()) != Some("mode") {
-        writes.insert(0, ("mode".into(), applied.effective.mode.name().to_string()));
-    }
+    let (writes, post) = (done.writes, done.post);
     Ok(BondSpec {
         name,
         source: f.path.clone(),

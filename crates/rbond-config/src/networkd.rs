@@ -36,7 +36,7 @@
 use crate::bonding_opts;
 use crate::ifcfg::valid_ifname;
 use crate::model::{BondSpec, BootProto, ConfigError, Diag, SlaveSpec};
-use rbond_core::options::{lookup, BondOptions, SetContext, OPTIONS};
+use rbond_core::options::{lookup, BondOptions, OPTIONS};
 use rbond_core::MacAddr;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -819,44 +819,19 @@ pub fn finish(d: Draft, base: &BondOptions, tx_queues: u16, warnings: &mut Vec<D
         applied = a;
     }
     let slave_names: Vec<&str> = d.slaves.iter().map(|s| s.name.as_str()).collect();
-    for (k, v) in &applied.post {
-        let Some((_, _, at)) = opts.iter().rev().find(|(ok, ov, _)| ok == k && ov == v) else { continue };
-        match k.as_str() {
-            "primary" if !v.is_empty() && !slave_names.contains(&v.as_str()) => {
-                warnings.push(at.warn(format!("primary {v} is not a slave of {name}; the kernel keeps it until {v} is enslaved")))
-            }
-            "active_slave" if !v.is_empty() && !slave_names.contains(&v.as_str()) => {
-                return Err(at.err(format!("option active_slave: {v} is not a slave of {name}"), format!("one of the slaves: {}", slave_names.join(", "))))
-            }
-            "queue_id" => {
-                let ok = v.split_once(':').and_then(|(ifn, q)| {
-                    let q: u16 = q.parse().ok()?;
-                    (slave_names.contains(&ifn) && q <= tx_queues).then_some(())
-                });
-                if ok.is_none() {
-                    return Err(at.err(format!("option queue_id: invalid value ({v})"), format!("<slave>:<queue id 0-{tx_queues}> with a slave of {name}")));
-                }
-            }
-            _ => {}
+    // The line that set a post-enslave option, for its warning or refusal.
+    let line_of = |k: &str, v: &str| opts.iter().rev().find(|(ok, ov, _)| ok == k && ov == v).map(|(_, _, at)| at);
+    let done = bonding_opts::finish(&applied, &name, &slave_names, tx_queues).map_err(|p| match line_of(&p.key, &p.value) {
+        Some(at) => at.err(p.problem, p.expected),
+        None => ConfigError::new(&d.source, 0, None, p.problem, p.expected),
+    })?;
+    for (k, v, w) in done.warnings {
+        match line_of(&k, &v) {
+            Some(at) => warnings.push(at.warn(w)),
+            None => warnings.push(Diag::new(&d.source, 0, None, w)),
         }
     }
-    let mut post = applied.post.clone();
-    // A primary from the module parameters, not overridden here.
-    if let Some(p) = &applied.effective.primary {
-        if !post.iter().any(|(k, _)| k == "primary") {
-            post.insert(0, ("primary".into(), p.clone()));
-        }
-    }
-    // The writes from a fresh bond (kernel defaults) to the effective options, as ifcfg does,
-    // so module defaults are included and `rbond up` and `rbond check` show the same.
-    let fresh = SetContext { has_slaves: false, is_up: false };
-    let (mut writes, errs) = bonding_opts::diff_writes(&BondOptions::default(), &applied.effective, &fresh);
-    for e in errs {
-        warnings.push(Diag::new(&d.source, 0, None, format!("module default not reproducible: {}", e.to_string().replace('\n', "; "))));
-    }
-    if writes.first().map(|(k, _)| k.as_str()) != Some("mode") {
-        writes.insert(0, ("mode".into(), applied.effective.mode.name().to_string()));
-    }
+    let (writes, post) = (done.writes, done.post);
     if let Some((g, at)) = &d.gateway {
         check_gateway(at, *g, d.ipv4.as_ref().map(|(a, p, _)| (*a, *p)))?;
     }
