@@ -30,14 +30,9 @@ use std::path::{Path, PathBuf};
 /// Exit code of a refusal (configuration or kernel rule), as for the other subcommands.
 pub const EXIT_REFUSED: i32 = 2;
 
+/// Where the bonds are configured: ifcfg (default), systemd-networkd or netplan, and modprobe.
 #[derive(clap::Args, Debug, Clone)]
-pub struct UpArgs {
-    /// The bond to bring up (configured by ifcfg-<bond>).
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub bond: Option<String>,
-    /// Every bond whose file does not say ONBOOT=no (like `service network start`).
-    #[arg(long)]
-    pub all: bool,
+pub struct ConfigArgs {
     /// Directory of ifcfg-* files.
     #[arg(long, default_value = rbond_config::DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
@@ -49,15 +44,27 @@ pub struct UpArgs {
     /// *.yaml (repeatable; merged in file name order, as netplan does).
     #[arg(long = "netplan", value_name = "FILE|DIR")]
     pub netplan: Vec<PathBuf>,
+    /// modprobe files to read instead of /etc/modprobe.conf and /etc/modprobe.d/*.conf.
+    #[arg(long = "modprobe-conf")]
+    pub modprobe_conf: Vec<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct UpArgs {
+    /// The bond to bring up (configured by ifcfg-<bond>).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub bond: Option<String>,
+    /// Every bond whose file does not say ONBOOT=no (like `service network start`).
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Also write DNS1/DNS2/DNS3 (and DOMAIN) to the resolver configuration.
     #[arg(long)]
     pub dns: bool,
     /// The resolver file --dns writes.
     #[arg(long, default_value = "/etc/resolv.conf")]
     pub resolv_conf: PathBuf,
-    /// modprobe files to read instead of /etc/modprobe.conf and /etc/modprobe.d/*.conf.
-    #[arg(long = "modprobe-conf")]
-    pub modprobe_conf: Vec<PathBuf>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -72,20 +79,8 @@ pub struct DownArgs {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// Directory of ifcfg-* files.
-    #[arg(long, default_value = rbond_config::DEFAULT_CONFIG_DIR)]
-    pub config_dir: PathBuf,
-    /// Read the bonds from systemd-networkd .netdev/.network files in this directory instead
-    /// of ifcfg files (repeatable; an earlier directory masks same-named files in later ones).
-    #[arg(long = "networkd-dir", value_name = "DIR", conflicts_with = "netplan")]
-    pub networkd_dir: Vec<PathBuf>,
-    /// Read the bonds from netplan YAML instead of ifcfg files: a file, or a directory of
-    /// *.yaml (repeatable; merged in file name order, as netplan does).
-    #[arg(long = "netplan", value_name = "FILE|DIR")]
-    pub netplan: Vec<PathBuf>,
-    /// modprobe files to read instead of /etc/modprobe.conf and /etc/modprobe.d/*.conf.
-    #[arg(long = "modprobe-conf")]
-    pub modprobe_conf: Vec<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 fn modprobe_paths(explicit: &[PathBuf]) -> Vec<PathBuf> {
@@ -150,8 +145,8 @@ fn show(sock: &Path, bond: &str, option: &str) -> Result<String> {
 
 /// `rbond check`: validate and print the plan; touches nothing.
 pub fn check(a: &CheckArgs) -> Result<i32> {
-    let src = source(&a.config_dir, &a.networkd_dir, &a.netplan);
-    let cfg = match load(&src, &a.modprobe_conf) {
+    let src = source(&a.config.config_dir, &a.config.networkd_dir, &a.config.netplan);
+    let cfg = match load(&src, &a.config.modprobe_conf) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -173,8 +168,8 @@ pub fn check(a: &CheckArgs) -> Result<i32> {
 
 /// `rbond up`.
 pub fn up(sock: &Path, a: &UpArgs) -> Result<i32> {
-    let src = source(&a.config_dir, &a.networkd_dir, &a.netplan);
-    let cfg = match load(&src, &a.modprobe_conf) {
+    let src = source(&a.config.config_dir, &a.config.networkd_dir, &a.config.netplan);
+    let cfg = match load(&src, &a.config.modprobe_conf) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
