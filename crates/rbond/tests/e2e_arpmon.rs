@@ -67,14 +67,15 @@ fn heal(lab: &Lab) -> String {
     listing
 }
 
-/// Number of ARP requests "who-has 198.18.0.2 tell 198.18.0.1" that switch port `port`
-/// received from the host (tcpdump -Q in) during `secs`.
-fn arp_requests_from_host(lab: &Lab, port: &str, secs: f64) -> usize {
+/// Arrival times (seconds, epoch) of the ARP requests "who-has 198.18.0.2 tell 198.18.0.1"
+/// that switch port `port` received from the host (tcpdump -Q in): the first `count`, or all
+/// within `secs`, whichever comes first.
+fn arp_requests_from_host(lab: &Lab, port: &str, count: usize, secs: f64) -> Vec<f64> {
     let out = lab
         .switch()
         .exec(&[
             "timeout", "-s", "INT", &format!("{secs}"),
-            "tcpdump", "-nl", "-Q", "in", "-i", port,
+            "tcpdump", "-ntt", "-l", "-Q", "in", "-i", port, "-c", &count.to_string(),
             // ARP request (oper 1) for target 198.18.0.2 (0xc6120002 at offset 24).
             "arp and arp[6:2] = 1 and arp[24:4] = 0xc6120002",
         ])
@@ -82,7 +83,10 @@ fn arp_requests_from_host(lab: &Lab, port: &str, secs: f64) -> usize {
     let text = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("listening on"), "tcpdump on {port} did not run: {stderr}");
-    text.lines().filter(|l| l.contains("Request who-has 198.18.0.2 tell 198.18.0.1")).count()
+    text.lines()
+        .filter(|l| l.contains("Request who-has 198.18.0.2 tell 198.18.0.1"))
+        .map(|l| l.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("{l}")))
+        .collect()
 }
 
 fn slave_mii<'a>(sections: &'a [(String, String, u32)], slave: &str) -> &'a (String, String, u32) {
@@ -110,32 +114,39 @@ fn active_backup_arp_monitor_probes_the_target() {
     });
     assert!(slave_sections(&s).iter().all(|x| x.2 == 0), "no link failures expected: {s}");
 
-    // Capture on both switch ports at once while the probe runs.
-    let secs = 1.5;
-    let (counts, r) = std::thread::scope(|sc| {
+    // Capture on both switch ports at once while the probe runs: the first 10 requests from
+    // the active slave (timestamps, so tcpdump's start-up time does not matter), and whatever
+    // the backup sends meanwhile.
+    const N: usize = 10;
+    let (caps, r) = std::thread::scope(|sc| {
         let caps: Vec<_> = lab
             .ports()
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(k, p)| {
                 let lab = &lab;
-                sc.spawn(move || arp_requests_from_host(lab, p, secs))
+                let (count, secs) = if k == k_active { (N, 5.0) } else { (1000, 2.0) };
+                sc.spawn(move || arp_requests_from_host(lab, p, count, secs))
             })
             .collect();
         let r = lab.probe(ProbeConfig::new(ms(1500))).unwrap();
-        let counts: Vec<usize> = caps.into_iter().map(|h| h.join().unwrap()).collect();
-        (counts, r)
+        let caps: Vec<Vec<f64>> = caps.into_iter().map(|h| h.join().unwrap()).collect();
+        (caps, r)
     });
     println!("{}", rbond::lab::report::probe_table(&r, &[]));
-    println!("ARP requests received by the switch per port {:?}: {counts:?}", lab.ports());
     let sum = r.summary();
     assert!(sum.sent >= 1000 && sum.loss_percent() < 5.0, "{sum:?}");
-    // One request per 100 ms: ~14 in the capture (tcpdump needs a moment to start). At least 5
-    // proves periodic probing (the stack itself asks at most once per neighbour timeout); at
-    // most 30 catches a prober running too fast.
-    let n = counts[k_active];
-    assert!((5..=30).contains(&n), "{n} ARP requests from the active slave {active} in {secs} s");
+    let t = &caps[k_active];
+    assert_eq!(t.len(), N, "ARP requests from the active slave {active} within 5 s: {t:?}");
+    // One request per interval: 9 intervals ≈ 900 ms. The daemon's timer can only run late,
+    // never early, so 700 ms rejects a prober that runs too fast; 2 s tolerates a loaded
+    // machine and still rejects one that probes at half the rate. (The stack itself asks at
+    // most once per neighbour timeout, far slower.)
+    let span = ms(((t[N - 1] - t[0]) * 1000.0) as u64);
+    println!("{N} ARP requests from {active} spanning {span:?}; backup port saw {}", caps[1 - k_active].len());
+    assert!(span >= ms(700) && span <= ms(2000), "{N} requests spanning {span:?}: {t:?}");
     // Active-backup probes only on the active slave.
-    assert_eq!(counts[1 - k_active], 0, "ARP requests from the backup slave");
+    assert!(caps[1 - k_active].is_empty(), "ARP requests from the backup slave: {:?}", caps[1 - k_active]);
     lab.check_daemons().unwrap();
     teardown(lab);
 }
