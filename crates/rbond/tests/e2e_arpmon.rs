@@ -106,13 +106,15 @@ fn active_backup_arp_monitor_probes_the_target() {
     assert_eq!(status_field(&s, "ARP Polling Interval (ms)").as_deref(), Some("100"), "{s}");
     assert_eq!(status_field(&s, "ARP Missed Max").as_deref(), Some("2"), "{s}");
     assert_eq!(status_field(&s, "ARP IP target/s (n.n.n.n form)").as_deref(), Some("198.18.0.2"), "{s}");
-    let active = lab.active_slave().unwrap().expect("an active slave");
-    let k_active = lab.slaves().iter().position(|x| *x == active).unwrap();
     // Both slaves up: the backup hears the active slave's broadcasts flooded by the bridge.
     let s = wait_status(&lab, "both slaves up", ms(2000), |s| {
         slave_sections(s).iter().all(|x| x.1 == "up")
     });
-    assert!(slave_sections(&s).iter().all(|x| x.2 == 0), "no link failures expected: {s}");
+    // Steady state: no slave may fail while the capture and probe below run. (Checked over that
+    // window, not since start-up: under 3x CPU oversubscription a start-up flap was seen once.)
+    let fails_before: Vec<u32> = slave_sections(&s).iter().map(|x| x.2).collect();
+    let active = status_field(&s, "Currently Active Slave").expect("an active slave");
+    let k_active = lab.slaves().iter().position(|x| *x == active).expect("the active slave is a slave");
 
     // Capture on both switch ports at once while the probe runs: the first 10 requests from
     // the active slave (timestamps, so tcpdump's start-up time does not matter), and whatever
@@ -145,6 +147,13 @@ fn active_backup_arp_monitor_probes_the_target() {
     let span = ms(((t[N - 1] - t[0]) * 1000.0) as u64);
     println!("{N} ARP requests from {active} spanning {span:?}; backup port saw {}", caps[1 - k_active].len());
     assert!(span >= ms(700) && span <= ms(2000), "{N} requests spanning {span:?}: {t:?}");
+    let s = lab.status().unwrap();
+    let fails_after: Vec<u32> = slave_sections(&s).iter().map(|x| x.2).collect();
+    assert_eq!(
+        fails_before, fails_after,
+        "link failures during a steady probe: {s}\ndaemon log:\n{}",
+        lab.daemon_log().join("\n")
+    );
     // Active-backup probes only on the active slave.
     assert!(caps[1 - k_active].is_empty(), "ARP requests from the backup slave: {:?}", caps[1 - k_active]);
     lab.check_daemons().unwrap();
