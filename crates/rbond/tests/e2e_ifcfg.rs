@@ -10,12 +10,12 @@
 
 mod common;
 
-use common::require_root;
-use rbond::lab::netns::{unique_id, veth, Netns};
-use rbond::lab::topology::{quiet_ipv6, Daemon, RunDir};
+use common::{ping_ok, wait_ping};
+use rbond::lab::netns::{unique_id, Netns};
+use rbond::lab::topology::Daemon;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const GATEWAY: &str = "198.18.1.1";
 
@@ -69,21 +69,6 @@ fn ip_json(ns: &Netns, args: &[&str]) -> Value {
     serde_json::from_str(&ns.ip(&a).unwrap()).unwrap()
 }
 
-fn ping_ok(ns: &Netns, addr: &str) -> bool {
-    ns.exec(&["ping", "-c", "1", "-W", "1", addr]).map(|o| o.status.success()).unwrap_or(false)
-}
-
-fn wait_ping(ns: &Netns, addr: &str, timeout: Duration) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if ping_ok(ns, addr) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 fn status(d: &Daemon) -> String {
     let o = cli(d, &["status", "bond0"]);
     assert_eq!(o.code, Some(0), "status: {}", o.stderr);
@@ -92,28 +77,10 @@ fn status(d: &Daemon) -> String {
 
 #[test]
 fn seed_ifcfg_brings_up_a_working_bond() {
-    require_root();
     let id = unique_id();
-    // Drop order is the reverse: namespaces (and the daemon in them) go before the run dir.
-    let run = RunDir::new(&id).unwrap();
     let conf = ConfDir::new(&id);
-    let host = Netns::new(&id, "host").unwrap();
-    let sw = Netns::new(&id, "sw").unwrap();
-    let peer = Netns::new(&id, "peer").unwrap();
-    quiet_ipv6(&host).unwrap();
-    sw.ip(&["link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]).unwrap();
-    sw.ip(&["link", "set", "br0", "up"]).unwrap();
-    for (h, s) in [("eth0", "swp0"), ("eth1", "swp1")] {
-        veth(&host, h, &sw, s).unwrap();
-        sw.ip(&["link", "set", s, "master", "br0"]).unwrap();
-        sw.ip(&["link", "set", s, "up"]).unwrap();
-    }
-    veth(&sw, "swpeer", &peer, "eth0").unwrap();
-    sw.ip(&["link", "set", "swpeer", "master", "br0"]).unwrap();
-    sw.ip(&["link", "set", "swpeer", "up"]).unwrap();
-    peer.ip(&["addr", "add", &format!("{GATEWAY}/24"), "dev", "eth0"]).unwrap();
-    peer.ip(&["link", "set", "eth0", "up"]).unwrap();
-    let d = Daemon::start(&host, Path::new(env!("CARGO_BIN_EXE_rbond")), &run.0, "host").unwrap();
+    let net = common::SeedNet::build(&id, GATEWAY);
+    let (d, host, peer) = (&net.daemon, &net.host, &net.peer);
     let cdir = conf.0.to_str().unwrap().to_string();
     let mp = seed_modprobe().to_str().unwrap().to_string();
     let cfg_args = |cmd: &str| -> Vec<String> {
@@ -124,7 +91,7 @@ fn seed_ifcfg_brings_up_a_working_bond() {
         let mut v = as_refs(&cfg_args(cmd));
         v.extend(extra.iter().map(|s| s.to_string()));
         let r: Vec<&str> = v.iter().map(String::as_str).collect();
-        cli(&d, &r)
+        cli(d, &r)
     };
 
     // check: prints the plan, changes nothing.
@@ -144,27 +111,27 @@ fn seed_ifcfg_brings_up_a_working_bond() {
     let u = run_cli(&["bond0"], "up");
     assert_eq!(u.code, Some(0), "up failed:\n{}\n{}\n{}", u.stdout, u.stderr, d.log.lines().join("\n"));
     assert!(
-        wait_ping(&host, GATEWAY, Duration::from_secs(10)),
+        wait_ping(host, GATEWAY, Duration::from_secs(10)),
         "no ping to the gateway\n{}\nhost links:\n{}\nhost neigh:\n{}\npeer neigh:\n{}\ndaemon log:\n{}",
-        status(&d),
+        status(d),
         host.ip(&["-br", "link"]).unwrap_or_default(),
         host.ip(&["neigh"]).unwrap_or_default(),
         peer.ip(&["neigh"]).unwrap_or_default(),
         d.log.lines().join("\n")
     );
 
-    let addrs = ip_json(&host, &["addr", "show", "dev", "bond0"]);
+    let addrs = ip_json(host, &["addr", "show", "dev", "bond0"]);
     let infos = addrs[0]["addr_info"].as_array().unwrap();
     assert!(
         infos.iter().any(|a| a["family"] == "inet" && a["local"] == "198.18.1.11" && a["prefixlen"] == 24),
         "{addrs}"
     );
-    let routes = ip_json(&host, &["route", "show", "default"]);
+    let routes = ip_json(host, &["route", "show", "default"]);
     assert!(
         routes.as_array().unwrap().iter().any(|r| r["dst"] == "default" && r["gateway"] == GATEWAY && r["dev"] == "bond0"),
         "{routes}"
     );
-    let s = status(&d);
+    let s = status(d);
     assert!(s.contains("Bonding Mode: fault-tolerance (active-backup)"), "{s}");
     assert!(s.contains("MII Polling Interval (ms): 100"), "{s}");
     assert!(s.contains("Slave Interface: eth0") && s.contains("Slave Interface: eth1"), "{s}");
@@ -178,17 +145,17 @@ fn seed_ifcfg_brings_up_a_working_bond() {
     conf.edit("ifcfg-bond0", "mode=1 miimon=100", "mode=1 miimon=200 primary=eth1");
     let ch = run_cli(&["bond0"], "up");
     assert_eq!(ch.code, Some(0), "{}", ch.stderr);
-    let s = status(&d);
+    let s = status(d);
     assert!(s.contains("MII Polling Interval (ms): 200"), "{s}");
     assert!(s.contains("Primary Slave: eth1"), "{s}");
 
     // A change the kernel refuses on a bond with slaves: the kernel's reason, nothing changed.
     conf.edit("ifcfg-bond0", "mode=1 miimon=200 primary=eth1", "mode=0 miimon=300");
-    let before = status(&d);
+    let before = status(d);
     let r = run_cli(&["bond0"], "up");
     assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("bond0: option mode: unable to set because the bond device has slaves"), "{}", r.stderr);
-    let after = status(&d);
+    let after = status(d);
     assert!(after.contains("MII Polling Interval (ms): 200") && after.contains("(active-backup)"), "{after}");
     assert_eq!(before.lines().take(8).collect::<Vec<_>>(), after.lines().take(8).collect::<Vec<_>>());
 
@@ -196,7 +163,7 @@ fn seed_ifcfg_brings_up_a_working_bond() {
     let dn = cli(&d, &["down", "bond0"]);
     assert_eq!(dn.code, Some(0), "{}", dn.stderr);
     assert!(host.ip(&["link", "show", "bond0"]).is_err(), "bond0 still there");
-    assert!(!ping_ok(&host, GATEWAY));
+    assert!(!ping_ok(host, GATEWAY));
 
     // A wrong file: refused with file:line, nothing created.
     conf.edit("ifcfg-bond0", "mode=0 miimon=300", "mode=7 miimon=100");
@@ -221,10 +188,5 @@ fn seed_ifcfg_brings_up_a_working_bond() {
     assert_eq!(all.code, Some(0), "{}", all.stderr);
     assert!(all.stdout.contains("bond0: ONBOOT=no, skipped"), "{}", all.stdout);
     assert!(host.ip(&["link", "show", "bond0"]).is_err());
-    drop(d);
-    let names: Vec<String> = [&host, &sw, &peer].iter().map(|n| n.name().to_string()).collect();
-    drop((peer, sw, host));
-    for n in names {
-        assert!(!Path::new("/run/netns").join(&n).exists(), "{n} left behind");
-    }
+    net.teardown();
 }

@@ -8,32 +8,17 @@
 
 mod common;
 
-use common::require_root;
-use rbond::lab::netns::{unique_id, veth, Netns};
-use rbond::lab::topology::{quiet_ipv6, Daemon, RunDir};
+use common::{ping_ok, wait_ping};
+use rbond::lab::netns::unique_id;
+use rbond::lab::topology::Daemon;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const GATEWAY: &str = "198.18.1.1";
 
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../rbond-config/tests/fixtures").join(p)
-}
-
-fn ping_ok(ns: &Netns, addr: &str) -> bool {
-    ns.exec(&["ping", "-c", "1", "-W", "1", addr]).map(|o| o.status.success()).unwrap_or(false)
-}
-
-fn wait_ping(ns: &Netns, addr: &str, timeout: Duration) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if ping_ok(ns, addr) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 fn run(d: &Daemon, args: &[&str]) -> (Option<i32>, String, String) {
@@ -43,32 +28,14 @@ fn run(d: &Daemon, args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn netplan_and_networkd_forms_bring_up_the_seed_bond() {
-    require_root();
-    let id = unique_id();
-    let run_dir = RunDir::new(&id).unwrap();
-    let host = Netns::new(&id, "host").unwrap();
-    let sw = Netns::new(&id, "sw").unwrap();
-    let peer = Netns::new(&id, "peer").unwrap();
-    quiet_ipv6(&host).unwrap();
-    sw.ip(&["link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]).unwrap();
-    sw.ip(&["link", "set", "br0", "up"]).unwrap();
-    for (h, s) in [("eth0", "swp0"), ("eth1", "swp1")] {
-        veth(&host, h, &sw, s).unwrap();
-        sw.ip(&["link", "set", s, "master", "br0"]).unwrap();
-        sw.ip(&["link", "set", s, "up"]).unwrap();
-    }
-    veth(&sw, "swpeer", &peer, "eth0").unwrap();
-    sw.ip(&["link", "set", "swpeer", "master", "br0"]).unwrap();
-    sw.ip(&["link", "set", "swpeer", "up"]).unwrap();
-    peer.ip(&["addr", "add", &format!("{GATEWAY}/24"), "dev", "eth0"]).unwrap();
-    peer.ip(&["link", "set", "eth0", "up"]).unwrap();
-    let d = Daemon::start(&host, Path::new(env!("CARGO_BIN_EXE_rbond")), &run_dir.0, "host").unwrap();
+    let net = common::SeedNet::build(&unique_id(), GATEWAY);
+    let (d, host) = (&net.daemon, &net.host);
     let mp = fixture("seed-modprobe.conf").display().to_string();
 
     let netplan = fixture("netplan/01-bond0.yaml").display().to_string();
     let networkd = fixture("networkd").display().to_string();
     for (flag, path, source) in [("--netplan", &netplan, netplan.clone()), ("--networkd-dir", &networkd, format!("{networkd}/10-bond0.netdev"))] {
-        let (code, out, err) = run(&d, &["check", flag, path, "--modprobe-conf", &mp]);
+        let (code, out, err) = run(d, &["check", flag, path, "--modprobe-conf", &mp]);
         assert_eq!(code, Some(0), "{err}");
         assert_eq!(
             out,
@@ -76,9 +43,9 @@ fn netplan_and_networkd_forms_bring_up_the_seed_bond() {
         );
         assert_eq!(err, "", "{flag}: the seed configuration has no warnings");
 
-        let (code, out, err) = run(&d, &["up", "bond0", flag, path, "--modprobe-conf", &mp]);
+        let (code, out, err) = run(d, &["up", "bond0", flag, path, "--modprobe-conf", &mp]);
         assert_eq!(code, Some(0), "{flag}: up failed:\n{out}\n{err}\n{}", d.log.lines().join("\n"));
-        assert!(wait_ping(&host, GATEWAY, Duration::from_secs(10)), "{flag}: no ping to the gateway\n{}", d.log.lines().join("\n"));
+        assert!(wait_ping(host, GATEWAY, Duration::from_secs(10)), "{flag}: no ping to the gateway\n{}", d.log.lines().join("\n"));
         let addrs: Value = serde_json::from_str(&host.ip(&["-j", "addr", "show", "dev", "bond0"]).unwrap()).unwrap();
         assert!(
             addrs[0]["addr_info"].as_array().unwrap().iter().any(|a| a["local"] == "198.18.1.11" && a["prefixlen"] == 24),
@@ -86,25 +53,20 @@ fn netplan_and_networkd_forms_bring_up_the_seed_bond() {
         );
         let routes: Value = serde_json::from_str(&host.ip(&["-j", "route", "show", "default"]).unwrap()).unwrap();
         assert!(routes.as_array().unwrap().iter().any(|r| r["gateway"] == GATEWAY && r["dev"] == "bond0"), "{flag}: {routes}");
-        let (_, status, _) = run(&d, &["status", "bond0"]);
+        let (_, status, _) = run(d, &["status", "bond0"]);
         assert!(status.contains("Bonding Mode: fault-tolerance (active-backup)"), "{status}");
         assert!(status.contains("MII Polling Interval (ms): 100"), "{status}");
 
-        let (code, _, err) = run(&d, &["down", "bond0"]);
+        let (code, _, err) = run(d, &["down", "bond0"]);
         assert_eq!(code, Some(0), "{err}");
         assert!(host.ip(&["link", "show", "bond0"]).is_err(), "{flag}: bond0 still there");
-        assert!(!ping_ok(&host, GATEWAY));
+        assert!(!ping_ok(host, GATEWAY));
     }
 
     // Asking for a bond the netplan file does not define: refused, in netplan's words.
-    let (code, _, err) = run(&d, &["up", "bond9", "--netplan", &netplan, "--modprobe-conf", &mp]);
+    let (code, _, err) = run(d, &["up", "bond9", "--netplan", &netplan, "--modprobe-conf", &mp]);
     assert_eq!(code, Some(2));
     assert_eq!(err, format!("rbond: no bond bond9 in {netplan} (no bonds: bond9: entry)\n"));
 
-    drop(d);
-    let names: Vec<String> = [&host, &sw, &peer].iter().map(|n| n.name().to_string()).collect();
-    drop((peer, sw, host));
-    for n in names {
-        assert!(!Path::new("/run/netns").join(&n).exists(), "{n} left behind");
-    }
+    net.teardown();
 }

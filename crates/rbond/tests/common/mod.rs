@@ -158,3 +158,64 @@ pub fn slave_sections(status: &str) -> Vec<(String, String, u32)> {
     }
     out
 }
+
+/// The seed's network for the configuration tests: host ns (a daemon; eth0 and eth1 for the
+/// configured bond) == veths == switch ns (a bridge) == peer ns (eth0 at the seed's GATEWAY).
+/// Fields drop in order: the daemon, the namespaces, then the run dir.
+pub struct SeedNet {
+    pub daemon: rbond::lab::topology::Daemon,
+    pub host: rbond::lab::netns::Netns,
+    pub sw: rbond::lab::netns::Netns,
+    pub peer: rbond::lab::netns::Netns,
+    pub run_dir: rbond::lab::topology::RunDir,
+}
+
+impl SeedNet {
+    pub fn build(id: &str, gateway: &str) -> SeedNet {
+        use rbond::lab::netns::{veth, Netns};
+        require_root();
+        let run_dir = rbond::lab::topology::RunDir::new(id).unwrap();
+        let host = Netns::new(id, "host").unwrap();
+        let sw = Netns::new(id, "sw").unwrap();
+        let peer = Netns::new(id, "peer").unwrap();
+        rbond::lab::topology::quiet_ipv6(&host).unwrap();
+        sw.ip(&["link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]).unwrap();
+        sw.ip(&["link", "set", "br0", "up"]).unwrap();
+        for (h, s) in [("eth0", "swp0"), ("eth1", "swp1"), ("swpeer", "")] {
+            let (a, a_if, b, b_if) = if s.is_empty() { (&sw, h, &peer, "eth0") } else { (&host, h, &sw, s) };
+            veth(a, a_if, b, b_if).unwrap();
+            let port = if s.is_empty() { h } else { s };
+            sw.ip(&["link", "set", port, "master", "br0"]).unwrap();
+            sw.ip(&["link", "set", port, "up"]).unwrap();
+        }
+        peer.ip(&["addr", "add", &format!("{gateway}/24"), "dev", "eth0"]).unwrap();
+        peer.ip(&["link", "set", "eth0", "up"]).unwrap();
+        let daemon = rbond::lab::topology::Daemon::start(&host, Path::new(rbond_bin()), &run_dir.0, "host").unwrap();
+        SeedNet { daemon, host, sw, peer, run_dir }
+    }
+
+    /// Stops everything and checks that no namespace is left behind.
+    pub fn teardown(self) {
+        let names: Vec<String> = [&self.host, &self.sw, &self.peer].iter().map(|n| n.name().to_string()).collect();
+        drop(self);
+        for n in names {
+            assert!(!Path::new("/run/netns").join(&n).exists(), "{n} left behind");
+        }
+    }
+}
+
+pub fn ping_ok(ns: &rbond::lab::netns::Netns, addr: &str) -> bool {
+    ns.exec(&["ping", "-c", "1", "-W", "1", addr]).map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// Pings until an answer comes or `timeout` passes.
+pub fn wait_ping(ns: &rbond::lab::netns::Netns, addr: &str, timeout: Duration) -> bool {
+    let end = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < end {
+        if ping_ok(ns, addr) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
