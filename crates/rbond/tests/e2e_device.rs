@@ -77,3 +77,27 @@ fn slaves_follow_bond_mtu_and_mac_and_get_theirs_back_on_release() {
     wait_until("eth1 restored", || link_json(&lab, host, "eth1") == (orig_mac1.clone(), orig_mtu1));
     teardown(lab);
 }
+
+/// The daemon keeps `<run-dir>/bond0` equal to `rbond status bond0` (the /proc text), and
+/// `--json` carries the same facts.
+#[test]
+fn status_file_and_json_follow_the_bond() {
+    let lab = build(config(Mode::ActiveBackup));
+    let file = lab.host_daemon().run_dir.join("bond0");
+    let same = || std::fs::read_to_string(&file).ok() == Some(lab.status().unwrap());
+    wait_until("the status file to match `rbond status`", same);
+    lab.pull(0).unwrap();
+    wait_until("eth1 active in the status file", || {
+        std::fs::read_to_string(&file).unwrap_or_default().contains("Currently Active Slave: eth1")
+    });
+    assert!(same(), "status file and `rbond status` differ after a failover");
+    let json: serde_json::Value = serde_json::from_str(&rbond_ok(&lab, &["status", "bond0", "--json"])).unwrap();
+    assert_eq!(json["mode"], "active-backup");
+    assert_eq!(json["active_slave"], "eth1");
+    assert_eq!(json["miimon"], 100);
+    assert_eq!(json["slaves"][0]["mii_status"], "down");
+    assert_eq!(json["slaves"][0]["link_failure_count"], 1);
+    assert_eq!(json["slaves"][0]["state"], "backup");
+    assert_eq!(json["slaves"][1]["state"], "active");
+    teardown(lab);
+}
