@@ -980,3 +980,21 @@ fn another_slaves_link_events_do_not_shorten_a_running_downdelay() {
     sim.run_until(2000);
     assert_eq!(sim.transitions("eth0"), vec![(1050, LinkState::Fail), (1450, LinkState::Down)]);
 }
+
+/// §6.4 step 5: with no slave UP, a slave still in its updelay (BACK) is made active at
+/// once, and the kernel says how long it had waited.
+#[test]
+fn a_back_slave_is_promoted_when_nothing_else_is_up() {
+    let mut sim = Sim::start(&[AB, MIIMON, ("updelay", "500")], &["eth0", "eth1"]);
+    sim.down_at(1050, "eth1");
+    sim.up_at(1550, "eth1");
+    sim.down_at(1750, "eth0");
+    sim.run_until(1800);
+    assert_eq!(sim.state("eth1"), LinkState::Up);
+    assert_eq!(sim.active().as_deref(), Some("eth1"));
+    assert!(
+        sim.logs("eth1").contains(&(1750, "making interface the new active one 200 ms earlier".to_string())),
+        "{:?}",
+        sim.logs("eth1")
+    );
+}

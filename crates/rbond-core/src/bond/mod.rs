@@ -471,7 +471,7 @@ impl Bond {
             return Ok(());
         }
         let s = &self.slaves[i];
-        if self.curr_active.is_none() || !s.obs.admin_up || s.link != LinkState::Up {
+        if self.curr_active.is_none() || !s.mii_link_up() || s.link != LinkState::Up {
             return Err(OptError::new(
                 opt,
                 Errno::EINVAL,
@@ -741,10 +741,17 @@ impl Bond {
             force_primary: &mut self.force_primary,
         });
         if let (Some(b), true) = (best, promote) {
-            // A BACK slave is promoted at once when nothing else is usable.
-            let n = self.slaves[b].name.clone();
-            self.log(Level::Info, Some(&n), format!("making interface the new active one {} ms earlier", self.slaves[b].delay_until.saturating_sub(now)));
-            self.commit_up(b, now);
+            // A BACK slave is promoted at once when nothing else is usable; the kernel
+            // reports how long it had been in its updelay.
+            let s = &mut self.slaves[b];
+            let elapsed = now.saturating_sub(s.phase_since);
+            s.link = LinkState::Up;
+            s.delay_until = now;
+            s.last_link_up = now;
+            if self.opts.mode.uses_primary() {
+                let n = s.name.clone();
+                self.log(Level::Info, Some(&n), format!("making interface the new active one {elapsed} ms earlier"));
+            }
         }
         if best != current {
             self.change_active(best, now);
