@@ -101,3 +101,24 @@ fn status_file_and_json_follow_the_bond() {
     assert_eq!(json["slaves"][1]["state"], "active");
     teardown(lab);
 }
+
+/// Stopping the daemon (SIGTERM) leaves the slaves as they were found: their own MACs, no
+/// nftables isolation, and bond0 gone.
+#[test]
+fn daemon_stop_restores_the_slaves() {
+    let lab = build(config(Mode::ActiveBackup));
+    let host = lab.host();
+    let perm: Vec<String> = {
+        let st = lab.status().unwrap();
+        st.lines().filter_map(|l| l.strip_prefix("Permanent HW addr: ")).map(str::to_string).collect()
+    };
+    assert_eq!(perm.len(), 2);
+    assert!(host.exec_ok(&["nft", "list", "tables"]).unwrap().contains("rbond"), "slaves are isolated while enslaved");
+    host.stop_processes();
+    assert!(host.ip(&["link", "show", "bond0"]).is_err(), "bond0 must go with the daemon");
+    for (i, p) in perm.iter().enumerate() {
+        assert_eq!(&link_json(&lab, host, &format!("eth{i}")).0, p, "eth{i} got its MAC back");
+    }
+    assert!(!host.exec_ok(&["nft", "list", "tables"]).unwrap().contains("rbond"), "isolation removed");
+    teardown(lab);
+}
