@@ -228,6 +228,82 @@ pub fn same_shown(a: &BondOptions, b: &BondOptions) -> bool {
     diff_order().all(|n| a.show(n) == b.show(n))
 }
 
+/// A post-enslave option that does not fit the bond's slaves: (key, value, problem, expected).
+pub struct PostProblem {
+    pub key: String,
+    pub value: String,
+    pub problem: String,
+    pub expected: String,
+}
+
+/// What every config reader does after applying a bond's options: checks `primary`,
+/// `active_slave` and `queue_id` against the slaves (warnings, or the first problem), and
+/// computes the writes that rebuild the effective options from a fresh bond (mode first,
+/// module defaults included), plus the post-enslave writes with a module-level primary.
+pub struct Finished {
+    pub writes: Vec<(String, String)>,
+    pub post: Vec<(String, String)>,
+    /// (key, value, warning) for post-enslave options, and ("", "", warning) for the rest.
+    pub warnings: Vec<(String, String, String)>,
+}
+
+pub fn finish(applied: &Applied, bond: &str, slave_names: &[&str], tx_queues: u16) -> Result<Finished, PostProblem> {
+    let mut warnings = Vec::new();
+    for (k, v) in &applied.post {
+        let problem = |problem: String, expected: String| PostProblem { key: k.clone(), value: v.clone(), problem, expected };
+        match k.as_str() {
+            "primary" if !v.is_empty() && !slave_names.contains(&v.as_str()) => warnings.push((
+                k.clone(),
+                v.clone(),
+                format!("primary {v} is not a slave of {bond}; the kernel keeps it until {v} is enslaved"),
+            )),
+            "active_slave" if !v.is_empty() && !slave_names.contains(&v.as_str()) => {
+                return Err(problem(
+                    format!("option active_slave: {v} is not a slave of {bond}"),
+                    format!("one of the slaves: {}", slave_names.join(", ")),
+                ))
+            }
+            "queue_id" => {
+                let ok = v.split_once(':').and_then(|(ifn, q)| {
+                    let q: u16 = q.parse().ok()?;
+                    (slave_names.contains(&ifn) && q <= tx_queues).then_some(())
+                });
+                if ok.is_none() {
+                    return Err(problem(
+                        format!("option queue_id: invalid value ({v})"),
+                        format!("<slave>:<queue id 0-{tx_queues}> with a slave of {bond} ({})", slave_names.join(", ")),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut post = applied.post.clone();
+    // A primary from the module parameters, not overridden by the bond's own options.
+    if let Some(p) = &applied.effective.primary {
+        if !post.iter().any(|(k, _)| k == "primary") {
+            post.insert(0, ("primary".into(), p.clone()));
+        }
+    }
+    let fresh = SetContext { has_slaves: false, is_up: false };
+    let (mut writes, errs) = diff_writes(&BondOptions::default(), &applied.effective, &fresh);
+    let mut replay = BondOptions::default();
+    let replay_ok = errs.is_empty()
+        && writes.iter().all(|(k, v)| replay.set(k, v, &fresh).is_ok())
+        && same_shown(&replay, &applied.effective);
+    if !replay_ok {
+        // Some module default cannot be written through sysfs in this mode (e.g.
+        // packets_per_slave outside balance-rr): it has no effect there, say so.
+        for e in errs {
+            warnings.push((String::new(), String::new(), format!("module default not reproducible: {}", e.to_string().replace('\n', "; "))));
+        }
+    }
+    if writes.first().map(|(k, _)| k.as_str()) != Some("mode") {
+        writes.insert(0, ("mode".into(), applied.effective.mode.name().to_string()));
+    }
+    Ok(Finished { writes, post, warnings })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,80 +401,4 @@ mod tests {
         assert!(e.is_empty());
         assert_eq!(w, vec![("arp_ip_target".into(), "-198.18.0.1".into()), ("arp_ip_target".into(), "+198.18.0.3".into())]);
     }
-}
-
-/// A post-enslave option that does not fit the bond's slaves: (key, value, problem, expected).
-pub struct PostProblem {
-    pub key: String,
-    pub value: String,
-    pub problem: String,
-    pub expected: String,
-}
-
-/// What every config reader does after applying a bond's options: checks `primary`,
-/// `active_slave` and `queue_id` against the slaves (warnings, or the first problem), and
-/// computes the writes that rebuild the effective options from a fresh bond (mode first,
-/// module defaults included), plus the post-enslave writes with a module-level primary.
-pub struct Finished {
-    pub writes: Vec<(String, String)>,
-    pub post: Vec<(String, String)>,
-    /// (key, value, warning) for post-enslave options, and ("", "", warning) for the rest.
-    pub warnings: Vec<(String, String, String)>,
-}
-
-pub fn finish(applied: &Applied, bond: &str, slave_names: &[&str], tx_queues: u16) -> Result<Finished, PostProblem> {
-    let mut warnings = Vec::new();
-    for (k, v) in &applied.post {
-        let problem = |problem: String, expected: String| PostProblem { key: k.clone(), value: v.clone(), problem, expected };
-        match k.as_str() {
-            "primary" if !v.is_empty() && !slave_names.contains(&v.as_str()) => warnings.push((
-                k.clone(),
-                v.clone(),
-                format!("primary {v} is not a slave of {bond}; the kernel keeps it until {v} is enslaved"),
-            )),
-            "active_slave" if !v.is_empty() && !slave_names.contains(&v.as_str()) => {
-                return Err(problem(
-                    format!("option active_slave: {v} is not a slave of {bond}"),
-                    format!("one of the slaves: {}", slave_names.join(", ")),
-                ))
-            }
-            "queue_id" => {
-                let ok = v.split_once(':').and_then(|(ifn, q)| {
-                    let q: u16 = q.parse().ok()?;
-                    (slave_names.contains(&ifn) && q <= tx_queues).then_some(())
-                });
-                if ok.is_none() {
-                    return Err(problem(
-                        format!("option queue_id: invalid value ({v})"),
-                        format!("<slave>:<queue id 0-{tx_queues}> with a slave of {bond} ({})", slave_names.join(", ")),
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut post = applied.post.clone();
-    // A primary from the module parameters, not overridden by the bond's own options.
-    if let Some(p) = &applied.effective.primary {
-        if !post.iter().any(|(k, _)| k == "primary") {
-            post.insert(0, ("primary".into(), p.clone()));
-        }
-    }
-    let fresh = SetContext { has_slaves: false, is_up: false };
-    let (mut writes, errs) = diff_writes(&BondOptions::default(), &applied.effective, &fresh);
-    let mut replay = BondOptions::default();
-    let replay_ok = errs.is_empty()
-        && writes.iter().all(|(k, v)| replay.set(k, v, &fresh).is_ok())
-        && same_shown(&replay, &applied.effective);
-    if !replay_ok {
-        // Some module default cannot be written through sysfs in this mode (e.g.
-        // packets_per_slave outside balance-rr): it has no effect there, say so.
-        for e in errs {
-            warnings.push((String::new(), String::new(), format!("module default not reproducible: {}", e.to_string().replace('\n', "; "))));
-        }
-    }
-    if writes.first().map(|(k, _)| k.as_str()) != Some("mode") {
-        writes.insert(0, ("mode".into(), applied.effective.mode.name().to_string()));
-    }
-    Ok(Finished { writes, post, warnings })
 }

@@ -107,7 +107,7 @@ fn finish(resp: Response) -> Result<i32> {
 }
 
 fn pairs(opts: &[String]) -> Result<Vec<(String, String)>> {
-    if opts.len() % 2 != 0 {
+    if !opts.len().is_multiple_of(2) {
         bail!("option `{}` has no value (options come as pairs: `mode active-backup miimon 100`)", opts[opts.len() - 1]);
     }
     Ok(opts.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect())

@@ -160,7 +160,7 @@ fn seed_ifcfg_brings_up_a_working_bond() {
     assert_eq!(before.lines().take(8).collect::<Vec<_>>(), after.lines().take(8).collect::<Vec<_>>());
 
     // down: the bond goes, the slaves come back as they were.
-    let dn = cli(&d, &["down", "bond0"]);
+    let dn = cli(d, &["down", "bond0"]);
     assert_eq!(dn.code, Some(0), "{}", dn.stderr);
     assert!(host.ip(&["link", "show", "bond0"]).is_err(), "bond0 still there");
     assert!(!ping_ok(host, GATEWAY));
@@ -171,7 +171,7 @@ fn seed_ifcfg_brings_up_a_working_bond() {
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
     assert!(bad.stderr.contains("/ifcfg-bond0:11: BONDING_OPTS: option mode: invalid value (7)"), "{}", bad.stderr);
     assert!(host.ip(&["link", "show", "bond0"]).is_err());
-    assert_eq!(cli(&d, &["status"]).stdout.trim(), "");
+    assert_eq!(cli(d, &["status"]).stdout.trim(), "");
 
     // A slave that does not exist: refused before anything is created.
     conf.edit("ifcfg-bond0", "mode=7", "mode=1");

@@ -208,9 +208,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
                 }
             }
         }
-        if poll_iv.is_some() && now >= d.next_poll {
+        if let Some(iv) = poll_iv.filter(|_| now >= d.next_poll) {
             d.poll_links();
-            d.next_poll = now + poll_iv.unwrap();
+            d.next_poll = now + iv;
         }
         let mut changed = false;
         for b in d.bonds.values_mut() {

@@ -1,0 +1,190 @@
+//! Link monitoring over time: the MII monitor's schedule, passes and commits (§7.1), the
+//! link observations the driver feeds in, and the ARP monitor's tick (`arpmon.rs`, §7.2).
+
+use super::*;
+
+impl Bond {
+    // ----- link monitoring -----------------------------------------------------------
+
+    /// The interval of whichever link monitor runs (MII or ARP), 0 for none.
+    pub(super) fn monitor_interval(&self) -> u32 {
+        if self.opts.miimon > 0 {
+            self.opts.miimon
+        } else {
+            self.opts.arp_interval
+        }
+    }
+
+    pub(super) fn schedule_monitors(&mut self, now: Millis) {
+        let interval = self.monitor_interval();
+        self.next_mii = if interval > 0 && !self.slaves.is_empty() { Some(now + interval as u64) } else { None };
+    }
+
+    /// The driver saw a slave's link (netlink event or poll). With the MII monitor on, a
+    /// change runs an inspection at once instead of waiting for the next tick: failover
+    /// starts at the event, and up/down delays still count whole miimon steps from it.
+    pub fn link_observed(&mut self, name: &str, obs: LinkObservation, now: Millis) {
+        let Some(i) = self.slave_index(name) else { return };
+        let before = self.slaves[i].mii_link_up();
+        self.slaves[i].obs = obs;
+        if obs.speed_mbps.is_some() {
+            // Speed/duplex are re-cached at carrier events, never cleared by link loss.
+            self.slaves[i].update_speed_duplex();
+        }
+        // Without the MII monitor (none, or the ARP monitor) a carrier change only changes
+        // whether the slave can transmit.
+        if self.opts.miimon > 0 && self.admin_up && before != self.slaves[i].mii_link_up() {
+            // Inspect this slave now instead of at the next tick: failover starts at the
+            // event. Other slaves' delay counters are untouched, and this slave's delay
+            // counts whole miimon ticks of the regular schedule from here.
+            self.mii_pass(i..i + 1, now);
+        } else {
+            self.rebuild_usable();
+        }
+    }
+
+    /// Time passes: runs whatever monitor is due.
+    pub fn tick(&mut self, now: Millis) {
+        if self.next_mii.is_none_or(|t| now < t) && self.next_delay_deadline().is_some_and(|d| d <= now) {
+            // A delay started by a link event ends between two ticks: commit just those slaves.
+            for i in 0..self.slaves.len() {
+                let s = &self.slaves[i];
+                if matches!(s.link, LinkState::Fail | LinkState::Back) && s.delay_until <= now {
+                    self.mii_pass(i..i + 1, now);
+                }
+            }
+        }
+        if let Some(t) = self.next_mii {
+            if now >= t {
+                // The kernel decides on the tick's peer notification before it commits the
+                // tick's link changes, so a failover in this tick is not notified twice.
+                self.peer_notify_tick();
+                if self.opts.miimon > 0 {
+                    self.mii_tick(now);
+                } else {
+                    self.arp_tick(now);
+                }
+                let iv = self.monitor_interval() as u64;
+                // Stay on the grid; skip missed slots rather than bursting.
+                let mut next = t + iv;
+                if next <= now {
+                    next = now + iv;
+                }
+                self.next_mii = Some(next);
+            }
+        }
+        if self.admin_up && self.opts.mode.is_tlb() && self.opts.tlb_dynamic_lb {
+            let active = self.curr_active;
+            self.tlb.tick(now, active);
+        }
+    }
+
+    /// One MII monitor pass over all slaves (inspect, then commit, then reselect).
+    pub(super) fn mii_tick(&mut self, now: Millis) {
+        self.mii_pass(0..self.slaves.len(), now);
+    }
+
+    /// The MII monitor over some slaves: inspect, commit, then reselect if needed.
+    pub(super) fn mii_pass(&mut self, which: std::ops::Range<SlaveIdx>, now: Millis) {
+        let (up, down, miimon) = (self.opts.updelay, self.opts.downdelay, self.opts.miimon);
+        let mut reselect = false;
+        let mut logs = Vec::new();
+        for i in which {
+            let ignore_updelay = if self.opts.mode == Mode::ActiveBackup {
+                self.curr_active.is_none()
+            } else {
+                self.usable.is_empty()
+            };
+            let role = match (self.opts.mode == Mode::ActiveBackup, self.curr_active == Some(i)) {
+                (false, _) => "",
+                (true, true) => "active ",
+                (true, false) => "backup ",
+            };
+            let link_up = self.slaves[i].mii_link_up();
+            let p = mii::MiiParams { updelay: up, downdelay: down, miimon, ignore_updelay, role };
+            let commit = mii::inspect(&mut self.slaves[i], link_up, &p, now, &mut logs);
+            let name = self.slaves[i].name.clone();
+            for l in logs.drain(..) {
+                self.log(Level::Info, Some(&name), l);
+            }
+            match commit {
+                Some(MiiCommit::Up) => reselect |= self.commit_up(i, now),
+                Some(MiiCommit::Down) => reselect |= self.commit_down(i, now),
+                None => {}
+            }
+        }
+        if reselect {
+            self.reselect(now);
+        }
+        self.rebuild_usable();
+        self.update_carrier();
+    }
+
+    /// Commit to UP (§7.1). Returns whether the active slave must be reselected.
+    pub(super) fn commit_up(&mut self, i: SlaveIdx, now: Millis) -> bool {
+        let mode = self.opts.mode;
+        let s = &mut self.slaves[i];
+        s.update_speed_duplex();
+        if matches!(mode, Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb) && s.speed_mbps.is_none() {
+            s.link = LinkState::Down;
+            let n = s.name.clone();
+            self.log(Level::Warn, Some(&n), "failed to get link speed/duplex".into());
+            return false;
+        }
+        s.link = LinkState::Up;
+        s.last_link_up = now;
+        match mode {
+            // 802.3ad: backup until LACP enables the port; mode 1: the selection decides.
+            Mode::Ieee8023ad => s.backup = !s.ad_enabled,
+            Mode::ActiveBackup => {}
+            // bond_set_active_slave: the state only (tlb/alb keep their receive flag).
+            _ => s.backup = false,
+        }
+        let msg = format!(
+            "link status definitely up, {} Mbps {} duplex",
+            s.speed_mbps.unwrap_or(0),
+            if s.duplex == Duplex::Full { "full" } else { "half" }
+        );
+        let n = s.name.clone();
+        self.log(Level::Info, Some(&n), msg);
+        if mode.is_tlb() {
+            self.tlb.force_rebalance();
+        }
+        self.up_triggers_reselect(i)
+    }
+
+    /// Reselection triggers when slave `i` comes up (§6.4): it is the primary, it has a
+    /// higher prio than the active slave, or there is no active slave.
+    pub(crate) fn up_triggers_reselect(&self, i: SlaveIdx) -> bool {
+        match self.curr_active {
+            None => true,
+            Some(a) => Some(i) == self.primary_idx() || self.slaves[i].prio > self.slaves[a].prio,
+        }
+    }
+
+    pub(super) fn commit_down(&mut self, i: SlaveIdx, _now: Millis) -> bool {
+        let mode = self.opts.mode;
+        self.slaves[i].link = LinkState::Down;
+        self.slaves[i].link_failure_count += 1;
+        if matches!(mode, Mode::ActiveBackup | Mode::Ieee8023ad) {
+            self.set_slave_inactive(i);
+        }
+        let n = self.slaves[i].name.clone();
+        self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
+        if mode.is_tlb() {
+            self.tlb.slave_down(i);
+        }
+        // Only the active slave's failure is a reselection trigger (§6.4).
+        self.curr_active == Some(i)
+    }
+
+    /// The ARP monitor (§7.2) for modes 0–3: see `arpmon.rs`.
+    pub(super) fn arp_tick(&mut self, now: Millis) {
+        let changed = crate::bond::arpmon_tick(self, now);
+        if changed {
+            self.reselect(now);
+        }
+        self.rebuild_usable();
+        self.update_carrier();
+    }
+}
