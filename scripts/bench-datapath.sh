@@ -10,7 +10,7 @@ SECS=${SECS:-5}
 bash scripts/setup.sh
 command -v iperf3 >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
 cargo build --release --quiet -p rbond
-BIN=$PWD/target/release/rbond
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/rbond
 ID=rbb$$
 H=$ID-h S=$ID-s P=$ID-p
 SOCK=/run/rbond/$ID.sock

@@ -1,7 +1,8 @@
 //! One bond at run time: the core `Bond` plus the Linux objects it drives (the TAP device
 //! and one AF_PACKET socket per slave). Slave vectors here are kept in the core's order.
 
-use crate::sys::{ethtool, isolate::SlaveIsolation, netlink, packet::PacketSocket, tap::Tap, VNET_HDR_LEN};
+use crate::sys::packet::{FrameBatch, PacketSocket};
+use crate::sys::{ethtool, isolate::SlaveIsolation, netlink, tap::Tap, VNET_HDR_LEN};
 use anyhow::Result;
 use rbond_core::bond::{Action, Bond, Level, RxVerdict, TxTarget};
 use rbond_core::options::{Errno, OptError};
@@ -42,6 +43,10 @@ pub struct BondRt {
     /// late, so an event may still show an address we replaced since; only an address that
     /// is not one of ours is an administrator's `ip link set bond0 address`.
     own_macs: Vec<[u8; 6]>,
+    /// BATCH frame buffers for the data path, allocated once: `pump_rx` receives into them
+    /// with one recvmmsg, `pump_tx` gathers TAP frames in them for one sendmmsg per slave.
+    /// The two never run at the same time, so they share it.
+    batch: FrameBatch,
 }
 
 // TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (§6.1).
@@ -69,7 +74,7 @@ impl BondRt {
             .ok_or_else(|| anyhow::anyhow!("{name}: the TAP device vanished"))?;
         let mut core = Bond::new(name, MacAddr(info.mac), release);
         core.seed_rng(random_seed());
-        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0, mtu: info.mtu, own_macs: vec![info.mac] };
+        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0, mtu: info.mtu, own_macs: vec![info.mac], batch: FrameBatch::new(BATCH) };
         rt.set_tap_carrier(false);
         Ok(rt)
     }
@@ -229,52 +234,80 @@ impl BondRt {
 
     // ----- the per-frame path -------------------------------------------------------
 
-    /// Frames the host sent into bond0: decide and transmit. `buf` is reused.
-    pub fn pump_tx(&mut self, buf: &mut [u8]) {
+    /// Frames the host sent into bond0: decide and transmit. The TAP has no batched read, so
+    /// frames are read one by one (up to BATCH) and decided in order; then each slave gets
+    /// its frames, in that order, with one sendmmsg.
+    pub fn pump_tx(&mut self) {
+        const NOWHERE: usize = usize::MAX;
+        const ALL: usize = usize::MAX - 1;
+        let mut dest = [NOWHERE; BATCH];
+        self.batch.clear();
+        let mut n = 0;
         for _ in 0..BATCH {
-            let n = match self.tap.read(buf) {
-                Ok(n) if n > VNET_HDR_LEN => n,
+            let len = match self.tap.read(self.batch.slot_mut(n)) {
+                Ok(len) if len > VNET_HDR_LEN => len,
                 Ok(_) => continue,
                 Err(_) => break,
             };
+            self.batch.set_len(n, len);
             self.tx_frames += 1;
-            let pkt = &mut buf[..n];
+            let pkt = self.batch.frame_mut(n);
             match self.core.tx_target(&pkt[VNET_HDR_LEN..]) {
                 TxTarget::Drop => self.tx_dropped += 1,
                 TxTarget::Slave(i) => {
                     if let Some(mac) = self.core.tx_source_rewrite(i) {
                         rbond_core::tlb::rewrite_src_mac(&mut pkt[VNET_HDR_LEN..], mac);
                     }
-                    if let Some(s) = self.slaves.get(i) {
-                        if s.sock.send(pkt).is_err() {
-                            self.tx_dropped += 1;
-                        }
-                    }
+                    dest[n] = i;
                 }
-                TxTarget::AllUsable => {
-                    for &i in self.core.tx_slaves() {
-                        if let Some(s) = self.slaves.get(i) {
-                            let _ = s.sock.send(pkt);
-                        }
-                    }
+                TxTarget::AllUsable => dest[n] = ALL,
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return;
+        }
+        // Nothing in this function changes the usable set, so checking it at send time is
+        // the same as at decision time.
+        for (j, s) in self.slaves.iter().enumerate() {
+            let usable = self.core.tx_slaves().contains(&j);
+            let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
+            let (mut k, mut copies) = (0, false);
+            for (slot, &d) in dest[..n].iter().enumerate() {
+                if d == j || (d == ALL && usable) {
+                    frames[k] = self.batch.frame(slot);
+                    k += 1;
+                    copies |= d == ALL;
                 }
+            }
+            if k == 0 {
+                continue;
+            }
+            let rep = s.sock.send_batch(&frames[..k]);
+            // As before batching: a failed unicast send is a tx drop, a failed broadcast
+            // copy is not (a bond's mode, hence the kind of target, is fixed while it has
+            // slaves, so one batch does not mix the two).
+            if !copies {
+                self.tx_dropped += rep.dropped as u64;
             }
         }
     }
 
-    /// Frames that arrived on slave `i`: hand the accepted ones to bond0.
-    pub fn pump_rx(&mut self, i: usize, buf: &mut [u8], now: Millis) {
-        for _ in 0..BATCH {
-            let Some(s) = self.slaves.get(i) else { return };
-            let n = match s.sock.recv(buf) {
-                Ok(n) if n > VNET_HDR_LEN => n,
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            match self.core.rx_verdict(i, &buf[VNET_HDR_LEN..n], now) {
+    /// Frames that arrived on slave `i`: hand the accepted ones to bond0. One recvmmsg takes
+    /// up to BATCH of them.
+    pub fn pump_rx(&mut self, i: usize, now: Millis) {
+        let Some(s) = self.slaves.get(i) else { return };
+        // An error (none queued, or a pending ENETDOWN that this receive clears) ends it.
+        let Ok(n) = s.sock.recv_batch(&mut self.batch) else { return };
+        for k in 0..n {
+            let f = self.batch.frame(k);
+            if f.len() <= VNET_HDR_LEN {
+                continue;
+            }
+            match self.core.rx_verdict(i, &f[VNET_HDR_LEN..], now) {
                 RxVerdict::Deliver => {
                     self.rx_frames += 1;
-                    let _ = self.tap.write(&buf[..n]);
+                    let _ = self.tap.write(f);
                 }
                 RxVerdict::Drop | RxVerdict::Lacp => {}
             }

@@ -160,7 +160,6 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     println!("rbond daemon ready");
     let _ = std::io::stdout().flush();
 
-    let mut buf = vec![0u8; sys::FRAME_BUF_LEN];
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
     while !STOP.load(Ordering::SeqCst) {
         // Layout: control wake-up, netlink, then per bond (in map order) its TAP and its slaves.
@@ -190,13 +189,13 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         for b in d.bonds.values_mut() {
             let n = 1 + b.slaves.len();
             if fds[k].revents & libc::POLLIN != 0 {
-                b.pump_tx(&mut buf);
+                b.pump_tx();
             }
             for j in 0..n - 1 {
                 // POLLERR too: a slave going down leaves a pending socket error (ENETDOWN)
                 // that only a receive clears; ignoring it would make poll spin.
                 if fds[k + 1 + j].revents & (libc::POLLIN | libc::POLLERR) != 0 {
-                    b.pump_rx(j, &mut buf, now);
+                    b.pump_rx(j, now);
                 }
             }
             k += n;

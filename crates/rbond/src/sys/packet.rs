@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{cvt, cvt_size, setsockopt, VNET_HDR_LEN};
+use super::{cvt, cvt_size, setsockopt, FRAME_BUF_LEN, VNET_HDR_LEN};
 
 // <linux/if_packet.h>
 const SOL_PACKET: libc::c_int = 263;
@@ -27,12 +27,82 @@ const ETH_P_ALL: u16 = 0x0003;
 /// drops everything else, i.e. what the slave's own stack would send.
 pub const TX_MARK: u32 = 0x7262_6e64;
 
+/// Most frames one `recv_batch`/`send_batch` call handles; the syscall's header arrays
+/// live on the stack with this many entries, so the batched path allocates nothing.
+pub const BATCH_MAX: usize = 64;
+
+/// `slots` preallocated frame buffers of `FRAME_BUF_LEN` bytes each (room for any GSO
+/// frame, so nothing is ever truncated), filled by `recv_batch` or by the caller (e.g. from
+/// the TAP) and sent with `send_batch`. Allocate once and reuse: the memory is zero pages
+/// until touched, so idle slots cost no RSS.
+pub struct FrameBatch {
+    buf: Box<[u8]>,
+    lens: [usize; BATCH_MAX],
+    count: usize,
+}
+
+impl FrameBatch {
+    /// `slots` is capped at `BATCH_MAX`.
+    pub fn new(slots: usize) -> FrameBatch {
+        let slots = slots.clamp(1, BATCH_MAX);
+        FrameBatch { buf: vec![0u8; slots * FRAME_BUF_LEN].into_boxed_slice(), lens: [0; BATCH_MAX], count: 0 }
+    }
+
+    pub fn slots(&self) -> usize {
+        self.buf.len() / FRAME_BUF_LEN
+    }
+
+    /// Filled slots, 0..len(); set by `recv_batch` or `set_len`.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn clear(&mut self) {
+        self.count = 0;
+    }
+
+    /// The whole buffer of slot `i` (`FRAME_BUF_LEN` bytes), to read a frame into.
+    pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
+        &mut self.buf[i * FRAME_BUF_LEN..(i + 1) * FRAME_BUF_LEN]
+    }
+
+    /// Slot `i` now holds a frame of `n` bytes; slots up to `i` count as filled.
+    pub fn set_len(&mut self, i: usize, n: usize) {
+        self.lens[i] = n.min(FRAME_BUF_LEN);
+        self.count = self.count.max(i + 1);
+    }
+
+    /// The frame in slot `i` (vnet header + Ethernet frame); empty for a slot that
+    /// `recv_batch` skipped (our own outgoing frame, a truncated one).
+    pub fn frame(&self, i: usize) -> &[u8] {
+        &self.buf[i * FRAME_BUF_LEN..i * FRAME_BUF_LEN + self.lens[i]]
+    }
+
+    pub fn frame_mut(&mut self, i: usize) -> &mut [u8] {
+        let n = self.lens[i];
+        &mut self.buf[i * FRAME_BUF_LEN..i * FRAME_BUF_LEN + n]
+    }
+}
+
 #[repr(C)]
 struct PacketMreq {
     mr_ifindex: libc::c_int,
     mr_type: libc::c_ushort,
     mr_alen: libc::c_ushort,
     mr_address: [u8; 8],
+}
+
+/// Outcome of `PacketSocket::send_batch`: `sent + dropped` = frames given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: usize,
+    pub dropped: usize,
+    /// errno of the last failure, if any.
+    pub last_err: Option<i32>,
 }
 
 #[derive(Debug)]
@@ -124,6 +194,85 @@ impl PacketSocket {
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         // SAFETY: buf is valid for buf.len() bytes; the bound ifindex is the destination.
         cvt_size(unsafe { libc::send(self.fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) })
+    }
+
+    /// Receives up to `batch.slots()` queued frames with one recvmmsg(2), into slots
+    /// 0..`batch.len()` (returned too). Slots holding our own outgoing frames (kernels without
+    /// PACKET_IGNORE_OUTGOING) or a truncated frame read as empty. `WouldBlock` when none is
+    /// queued; a pending socket error (e.g. ENETDOWN) is returned, and thereby cleared.
+    pub fn recv_batch(&self, batch: &mut FrameBatch) -> io::Result<usize> {
+        batch.count = 0;
+        let slots = batch.slots();
+        // SAFETY: all three are plain old data; zero is a valid value.
+        let mut sll: [libc::sockaddr_ll; BATCH_MAX] = unsafe { std::mem::zeroed() };
+        let mut iov: [libc::iovec; BATCH_MAX] = unsafe { std::mem::zeroed() };
+        let mut hdrs: [libc::mmsghdr; BATCH_MAX] = unsafe { std::mem::zeroed() };
+        let base = batch.buf.as_mut_ptr();
+        for i in 0..slots {
+            // SAFETY: slot i lies inside batch.buf (slots * FRAME_BUF_LEN bytes).
+            iov[i] = libc::iovec { iov_base: unsafe { base.add(i * FRAME_BUF_LEN) }.cast(), iov_len: FRAME_BUF_LEN };
+            let m = &mut hdrs[i].msg_hdr;
+            m.msg_name = (&mut sll[i] as *mut libc::sockaddr_ll).cast();
+            m.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            m.msg_iov = &mut iov[i];
+            m.msg_iovlen = 1;
+        }
+        // SAFETY: hdrs[..slots] point to live iovecs, buffers and sockaddrs of the stated sizes.
+        let r = unsafe {
+            libc::recvmmsg(self.fd(), hdrs.as_mut_ptr(), slots as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut())
+        };
+        let n = cvt(r)? as usize;
+        for i in 0..n {
+            let skip = sll[i].sll_pkttype == PACKET_OUTGOING || hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            batch.lens[i] = if skip { 0 } else { (hdrs[i].msg_len as usize).min(FRAME_BUF_LEN) };
+        }
+        batch.count = n;
+        Ok(n)
+    }
+
+    /// Transmits `frames` (each vnet header + Ethernet frame) in order with sendmmsg(2),
+    /// at most `BATCH_MAX` per call. Returns how many the kernel took and how many were
+    /// dropped: a frame that fails alone (ENOBUFS from a full qdisc, ENETDOWN, EINVAL...)
+    /// is dropped and the rest still go; on `WouldBlock` (send buffer full) the remaining
+    /// frames are dropped rather than retried, so a congested slave cannot make us spin.
+    pub fn send_batch(&self, frames: &[&[u8]]) -> SendReport {
+        let mut rep = SendReport::default();
+        for chunk in frames.chunks(BATCH_MAX) {
+            // SAFETY: plain old data; zero is a valid value.
+            let mut iov: [libc::iovec; BATCH_MAX] = unsafe { std::mem::zeroed() };
+            let mut hdrs: [libc::mmsghdr; BATCH_MAX] = unsafe { std::mem::zeroed() };
+            for (i, f) in chunk.iter().enumerate() {
+                iov[i] = libc::iovec { iov_base: f.as_ptr() as *mut libc::c_void, iov_len: f.len() };
+                hdrs[i].msg_hdr.msg_iov = &mut iov[i];
+                hdrs[i].msg_hdr.msg_iovlen = 1;
+            }
+            let mut at = 0;
+            while at < chunk.len() {
+                // SAFETY: hdrs[at..len] point to live iovecs over the caller's frames.
+                let r = unsafe {
+                    libc::sendmmsg(self.fd(), hdrs.as_mut_ptr().add(at), (chunk.len() - at) as libc::c_uint, libc::MSG_DONTWAIT)
+                };
+                match cvt(r) {
+                    Ok(k) => {
+                        // k < asked: frame at+k failed; the next call reports its error.
+                        rep.sent += k as usize;
+                        at += k as usize;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        rep.dropped += frames.len() - rep.sent - rep.dropped;
+                        rep.last_err = Some(e.raw_os_error().unwrap_or(0));
+                        return rep;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        rep.dropped += 1;
+                        rep.last_err = Some(e.raw_os_error().unwrap_or(0));
+                        at += 1;
+                    }
+                }
+            }
+        }
+        rep
     }
 
     /// Transmits a plain Ethernet frame (e.g. a gratuitous ARP or an LACPDU built by the
