@@ -67,7 +67,7 @@ impl Sim {
         for (k, v) in opts {
             bond.set_option(k, v, 0).unwrap_or_else(|e| panic!("option {k}={v}: {e:?}"));
         }
-        bond.set_local_addrs(&[LOCAL_IP]);
+        bond.set_local_addrs(&[LOCAL_IP], &[]);
         let mut sim = Sim {
             bond,
             now: 0,
@@ -997,4 +997,58 @@ fn a_back_slave_is_promoted_when_nothing_else_is_up() {
         "{:?}",
         sim.logs("eth1")
     );
+}
+
+// ---- NS monitor: ns_ip6_target with the ARP monitor (§7.2) -----------------------------------
+
+fn xor_ns(validate: &str) -> (Sim, std::net::Ipv6Addr) {
+    let target: std::net::Ipv6Addr = "2001:2::fe".parse().unwrap();
+    let mut sim = Sim::new_down(
+        &[("mode", "balance-xor"), ("arp_interval", "1000"), ("ns_ip6_target", "+2001:2::fe"), ("arp_validate", validate)],
+        &["eth0", "eth1"],
+    );
+    sim.bond.set_local_addrs(&[], &["2001:2::1".parse().unwrap()]);
+    sim.bond.set_admin_up(true, 0);
+    sim.collect();
+    (sim, target)
+}
+
+fn sent_frames(sim: &Sim) -> Vec<(Millis, String, Vec<u8>)> {
+    sim.actions
+        .iter()
+        .filter_map(|(t, a)| match a {
+            Action::SendFrame { slave, frame } => Some((*t, slave.clone(), frame.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn ns_monitor_probes_with_neighbor_solicitations() {
+    let (mut sim, target) = xor_ns("none");
+    sim.run_until(1500);
+    let sent = sent_frames(&sim);
+    assert_eq!(sent.iter().map(|s| (s.0, s.1.as_str())).collect::<Vec<_>>(), vec![(1000, "eth0"), (1000, "eth1")]);
+    for (_, _, f) in &sent {
+        // To the target's solicited-node group, from the bond's global address.
+        assert_eq!(&f[0..6], &[0x33, 0x33, 0xff, 0x00, 0x00, 0xfe]);
+        let (src, dst) = rbond_core::frame::view::ipv6_addrs(f).unwrap();
+        assert_eq!(src, "2001:2::1".parse::<std::net::Ipv6Addr>().unwrap());
+        assert_eq!(dst, "ff02::1:ff00:fe".parse::<std::net::Ipv6Addr>().unwrap());
+        assert_eq!(f[54], 135, "ICMPv6 Neighbor Solicitation");
+        assert_eq!(&f[62..78], &target.octets());
+    }
+}
+
+#[test]
+fn ns_monitor_validates_advertisements_from_the_target() {
+    let (mut sim, target) = xor_ns("all");
+    // eth0 hears the target's advertisement; eth1 hears only an unrelated one.
+    let from_target = rbond_core::frame::build::unsolicited_na(MacAddr([2, 0, 0, 0, 0, 0xfe]), target, false);
+    let other = rbond_core::frame::build::unsolicited_na(MacAddr([2, 0, 0, 0, 0, 0x77]), "2001:2::77".parse().unwrap(), false);
+    sim.rx_every("eth0", 500, 1000, 6000, &from_target);
+    sim.rx_every("eth1", 500, 1000, 6000, &other);
+    sim.run_until(6000);
+    assert_eq!(sim.transitions("eth0"), vec![], "validated replies keep eth0 up");
+    assert_eq!(sim.transitions("eth1"), vec![(3000, LinkState::Down)], "an advertisement from a non-target is not proof");
 }

@@ -1,5 +1,6 @@
-//! The ARP monitor (reference §7.2): probes `arp_ip_target`s from the slaves and judges a
-//! slave's link by the frames it sends and receives.
+//! The ARP monitor (reference §7.2): probes `arp_ip_target`s (ARP requests) and
+//! `ns_ip6_target`s (Neighbor Solicitations) from the slaves and judges a slave's link by
+//! the frames it sends and receives.
 //!
 //! "Within k intervals of t" means `t − I ≤ now ≤ t + k·I + I/2`.
 
@@ -22,12 +23,16 @@ pub(crate) fn arpmon_rx(b: &mut Bond, i: SlaveIdx, f: &[u8], now: Millis) {
     let validated = if is_active { v.validates_active() } else { v.validates_backup() };
     let arp = frame::parse_arp(f);
     if !validated {
-        if !v.filters() || arp.is_some() {
+        // With a filter value only ARP (or IPv6 neighbor discovery) frames count.
+        if !v.filters() || arp.is_some() || frame::is_ipv6_nd_ns_na(f) {
             b.slaves[i].last_rx = now;
         }
         return;
     }
-    let Some(a) = arp else { return };
+    let Some(a) = arp else {
+        ns_validate(b, i, f, is_active, now);
+        return;
+    };
     // Step 1: not a frame for another host (the kernel's PACKET_OTHERHOST).
     let dst = frame::parse_eth(f).map(|m| m.dst).unwrap_or(MacAddr::ZERO);
     if !dst.is_multicast() && dst != b.mac && dst != b.slaves[i].cur_mac {
@@ -66,6 +71,40 @@ pub(crate) fn arpmon_rx(b: &mut Bond, i: SlaveIdx, f: &[u8], now: Millis) {
     }
 }
 
+/// NS monitor validation: a Neighbor Advertisement from an `ns_ip6_target` to one of our
+/// addresses (or to a multicast group) proves the path; a backup also takes the active
+/// slave's solicitation for a target once the active slave has heard valid replies.
+fn ns_validate(b: &mut Bond, i: SlaveIdx, f: &[u8], is_active: bool, now: Millis) {
+    if b.opts.ns_ip6_targets.is_empty() {
+        return;
+    }
+    let ours = |a: &std::net::Ipv6Addr| b.local_v6.contains(a) || a.is_multicast();
+    let valid = match frame::parse_na(f) {
+        Some(na) => b.opts.ns_ip6_targets.contains(&na.src) && ours(&na.dst),
+        None if !is_active => {
+            let active_heard = b.curr_active.is_some_and(|c| b.slaves[c].last_rx > b.slaves[c].last_link_up);
+            active_heard && frame::is_ipv6_nd_ns_na(f) && ns_target_of(f).is_some_and(|t| b.opts.ns_ip6_targets.contains(&t))
+                && frame::view::ipv6_addrs(f).is_some_and(|(src, _)| b.local_v6.contains(&src))
+        }
+        None => false,
+    };
+    if valid {
+        b.slaves[i].last_rx = now;
+    }
+}
+
+/// The target address of a Neighbor Solicitation (ICMPv6 type 135).
+fn ns_target_of(f: &[u8]) -> Option<std::net::Ipv6Addr> {
+    let m = frame::parse_eth(f)?;
+    let h = f.get(m.l3_offset..m.l3_offset + 64)?;
+    if h[40] != 135 {
+        return None;
+    }
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&h[48..64]);
+    Some(a.into())
+}
+
 /// The slave's receive time as arp_all_targets defines it.
 fn rx_time(b: &Bond, i: SlaveIdx) -> Millis {
     let s = &b.slaves[i];
@@ -79,10 +118,21 @@ fn rx_time(b: &Bond, i: SlaveIdx) -> Millis {
 
 fn send_probes(b: &mut Bond, i: SlaveIdx, now: Millis) {
     let src = b.local_v4.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
+    // For NS, a global address if the bond has one (the kernel picks the source by route).
+    let src6 = b
+        .local_v6
+        .iter()
+        .find(|a| (a.segments()[0] & 0xffc0) != 0xfe80)
+        .or(b.local_v6.first())
+        .copied()
+        .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
     let mac = b.slaves[i].cur_mac;
     let name = b.slaves[i].name.clone();
     for t in b.opts.arp_ip_targets.clone() {
         b.actions.push_back(Action::SendFrame { slave: name.clone(), frame: frame::build::arp_request(mac, src, t, None) });
+    }
+    for t in b.opts.ns_ip6_targets.clone() {
+        b.actions.push_back(Action::SendFrame { slave: name.clone(), frame: frame::build::neighbor_solicitation(mac, src6, t) });
     }
     b.slaves[i].last_tx = now;
 }

@@ -135,10 +135,4 @@ impl Bond {
         self.ad_aggregator.as_ref()
     }
 
-    /// The bond's IPv4 addresses, as the driver sees them (ARP monitor sender and
-    /// validation, §7.2).
-    pub fn set_local_addrs(&mut self, v4: &[std::net::Ipv4Addr]) {
-        self.local_v4.clear();
-        self.local_v4.extend_from_slice(v4);
-    }
 }

@@ -104,6 +104,7 @@ pub struct Bond {
     ad_aggregator: Option<crate::status::AggregatorInfo>,
     actions: VecDeque<Action>,
     local_v4: Vec<std::net::Ipv4Addr>,
+    local_v6: Vec<std::net::Ipv6Addr>,
     /// ARP monitor, mode 1 without an active slave: the slave probing this interval.
     arp_probe_rotor: Option<SlaveIdx>,
 }
@@ -132,6 +133,7 @@ impl Bond {
             ad_aggregator: None,
             actions: VecDeque::new(),
             local_v4: Vec::new(),
+            local_v6: Vec::new(),
             arp_probe_rotor: None,
         }
     }

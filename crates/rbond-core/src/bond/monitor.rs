@@ -187,4 +187,13 @@ impl Bond {
         self.rebuild_usable();
         self.update_carrier();
     }
+
+    /// The bond's addresses, as the driver sees them: the ARP/NS monitor's probe sources
+    /// and what validation checks replies against (§7.2).
+    pub fn set_local_addrs(&mut self, v4: &[std::net::Ipv4Addr], v6: &[std::net::Ipv6Addr]) {
+        self.local_v4.clear();
+        self.local_v4.extend_from_slice(v4);
+        self.local_v6.clear();
+        self.local_v6.extend_from_slice(v6);
+    }
 }

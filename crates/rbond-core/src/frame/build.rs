@@ -87,6 +87,39 @@ pub fn unsolicited_na(mac: MacAddr, ip: Ipv6Addr, router: bool) -> Vec<u8> {
     f
 }
 
+/// The solicited-node multicast address of `target` (RFC 4291 §2.7.1): ff02::1:ffXX:XXXX.
+pub fn solicited_node(target: Ipv6Addr) -> Ipv6Addr {
+    let t = target.octets();
+    Ipv6Addr::from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, t[13], t[14], t[15]])
+}
+
+/// A Neighbor Solicitation as the NS monitor sends it for an `ns_ip6_target` (§7.2): to the
+/// target's solicited-node multicast address (MAC 33:33:ff:XX:XX:XX), hop limit 255, from
+/// `src_ip` with a source link-layer address option carrying `src_mac` (no option when the
+/// source is `::`, as RFC 4861 §4.3 requires).
+pub fn neighbor_solicitation(src_mac: MacAddr, src_ip: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
+    let dst = solicited_node(target);
+    let mut icmp = Vec::with_capacity(32);
+    icmp.extend_from_slice(&[135, 0, 0, 0, 0, 0, 0, 0]); // type NS, code 0, checksum, reserved
+    icmp.extend_from_slice(&target.octets());
+    if !src_ip.is_unspecified() {
+        icmp.extend_from_slice(&[1, 1]); // option: source link-layer address, 1 × 8 bytes
+        icmp.extend_from_slice(&src_mac.0);
+    }
+    let csum = icmpv6_checksum(&src_ip, &dst, &icmp);
+    icmp[2..4].copy_from_slice(&csum.to_be_bytes());
+    let d = dst.octets();
+    let mut f = Vec::with_capacity(14 + 40 + icmp.len());
+    eth_header(&mut f, [0x33, 0x33, d[12], d[13], d[14], d[15]], src_mac, None, ethertype::IPV6);
+    f.extend_from_slice(&[0x60, 0, 0, 0]);
+    f.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[ipproto::ICMPV6, 255]);
+    f.extend_from_slice(&src_ip.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(&icmp);
+    f
+}
+
 /// One's-complement sum of big-endian 16-bit words (an odd trailing byte is padded with 0).
 fn ones_sum(mut acc: u32, bytes: &[u8]) -> u32 {
     let mut chunks = bytes.chunks_exact(2);
@@ -116,6 +149,28 @@ pub fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, msg: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbor_solicitation_fields_and_checksum() {
+        let mac = MacAddr([0x02, 0, 0, 0, 0, 0x11]);
+        let src: Ipv6Addr = "2001:2::1".parse().unwrap();
+        let target: Ipv6Addr = "2001:2::abcd:ef01".parse().unwrap();
+        let f = neighbor_solicitation(mac, src, target);
+        assert_eq!(&f[0..6], &[0x33, 0x33, 0xff, 0xcd, 0xef, 0x01], "solicited-node MAC");
+        assert_eq!(&f[12..14], &[0x86, 0xdd]);
+        assert_eq!(f[14 + 7], 255, "hop limit");
+        let dst: Ipv6Addr = "ff02::1:ffcd:ef01".parse().unwrap();
+        assert_eq!(&f[14 + 24..14 + 40], &dst.octets());
+        let icmp = &f[54..];
+        assert_eq!((icmp[0], icmp.len()), (135, 32));
+        assert_eq!(&icmp[8..24], &target.octets());
+        assert_eq!(&icmp[24..32], &[1, 1, 2, 0, 0, 0, 0, 0x11]);
+        let mut zeroed = icmp.to_vec();
+        zeroed[2..4].copy_from_slice(&[0, 0]);
+        assert_eq!(icmpv6_checksum(&src, &dst, &zeroed).to_be_bytes(), [icmp[2], icmp[3]]);
+        // From :: there is no source link-layer address option.
+        assert_eq!(neighbor_solicitation(mac, Ipv6Addr::UNSPECIFIED, target).len(), 54 + 24);
+    }
 
     const MAC: MacAddr = MacAddr([0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]);
 

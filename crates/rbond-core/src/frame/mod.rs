@@ -24,8 +24,9 @@
 pub mod build;
 pub mod view;
 
-pub use build::{arp_request, gratuitous_arp, unsolicited_na};
+pub use build::{arp_request, gratuitous_arp, neighbor_solicitation, unsolicited_na};
 pub use view::{
+    parse_na, NaView,
     is_igmp, is_ipv6_nd_ns_na, is_lacp, is_link_local_dst, parse_arp, parse_eth, ArpView, FrameMeta,
 };
 

@@ -117,6 +117,32 @@ pub fn is_ipv6_nd_ns_na(frame: &[u8]) -> bool {
     }
 }
 
+/// A Neighbor Advertisement (ICMPv6 type 136): the IPv6 source and destination and the
+/// advertised target address. For the NS monitor's validation (§7.2).
+pub struct NaView {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub target: Ipv6Addr,
+}
+
+pub fn parse_na(frame: &[u8]) -> Option<NaView> {
+    let m = parse_eth(frame)?;
+    if m.ethertype != ethertype::IPV6 {
+        return None;
+    }
+    let l3 = m.l3_offset;
+    let h = frame.get(l3..l3 + 40 + 24)?;
+    if h[6] != ipproto::ICMPV6 || h[40] != 136 {
+        return None;
+    }
+    let addr = |o: usize| {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&h[o..o + 16]);
+        Ipv6Addr::from(a)
+    };
+    Some(NaView { src: addr(8), dst: addr(24), target: addr(48) })
+}
+
 /// (source, destination) of an IPv4 frame (after a metadata tag), if the 20-byte header is
 /// present. For alb's per-destination balancing (§5.2).
 pub fn ipv4_addrs(frame: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr)> {

@@ -219,17 +219,16 @@ impl BondRt {
         }
     }
 
-    /// Refreshes the core's view of the bond's IPv4 addresses (ARP monitor).
+    /// Refreshes the core's view of the bond's addresses (ARP/NS monitor).
     pub fn refresh_addrs(&mut self) {
-        let v4: Vec<std::net::Ipv4Addr> = netlink::addresses(self.tap.ifindex())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(a, _)| match a {
-                IpAddr::V4(v) => Some(v),
-                _ => None,
-            })
-            .collect();
-        self.core.set_local_addrs(&v4);
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for (a, _) in netlink::addresses(self.tap.ifindex()).unwrap_or_default() {
+            match a {
+                IpAddr::V4(v) => v4.push(v),
+                IpAddr::V6(v) => v6.push(v),
+            }
+        }
+        self.core.set_local_addrs(&v4, &v6);
     }
 
     // ----- the per-frame path -------------------------------------------------------
