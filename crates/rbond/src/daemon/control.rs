@@ -156,6 +156,9 @@ fn add(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
     }
     rt.run_actions();
     d.bonds.insert(bond.to_string(), rt);
+    if scratch.opts.mode == rbond_core::Mode::Ieee8023ad {
+        warnings.push("802.3ad: the LACP state machines are not implemented yet; no aggregator will form and the bond will not carry traffic".into());
+    }
     Response::ok(String::new(), prefixed(bond, warnings))
 }
 

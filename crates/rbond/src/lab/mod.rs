@@ -355,6 +355,10 @@ fn print_section(title: &str, body: &str) {
 /// `rbond lab`: build, probe, pull every cable in turn, report, remove everything.
 pub fn run(args: LabArgs) -> Result<()> {
     let mode = topology::parse_mode(&args.mode)?;
+    if mode == Mode::Ieee8023ad {
+        // Said at once rather than after the 30 s wait for an aggregator that cannot form.
+        bail!("mode 802.3ad: rbond does not run the LACP state machines yet, so no aggregator forms and the bond carries no traffic; try --mode balance-xor (the static port-channel) meanwhile");
+    }
     if args.slaves == 0 || args.slaves > 16 {
         bail!("option --slaves: invalid value ({}); accepted values 1 - 16", args.slaves);
     }
