@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{seed_bond, seed_slave, Scratch};
+use common::{expand, seed_bond, seed_slave, Scratch};
 use rbond_config::load_dir;
 
 /// A case: how to change the seed's good files, and the expected error text, where `{d}` is
@@ -150,18 +150,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// `{d}` is the directory; `{accepted:<option>}` is the core table's list of accepted values,
-/// so these expectations follow the one option table instead of copying it.
-fn expand(s: &str, d: &str) -> String {
-    let mut out = s.replace("{d}", d);
-    while let Some(i) = out.find("{accepted:") {
-        let j = i + out[i..].find('}').unwrap();
-        let name = &out[i + "{accepted:".len()..j];
-        let acc = rbond_core::options::lookup(name).unwrap().accepted();
-        out.replace_range(i..=j, &acc);
-    }
-    out
-}
 
 #[test]
 fn bad_configs_fail_with_their_message() {

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{fixtures, Scratch};
+use common::{expand, fixtures, Scratch};
 use rbond_config::bonding_opts;
 use rbond_config::{load, load_dir, load_netplan, plan, BondSpec, Config, ConfigError, Source};
-use rbond_core::options::{lookup, BondOptions};
+use rbond_core::options::BondOptions;
 use std::path::PathBuf;
 
 fn modprobe() -> Vec<PathBuf> {
@@ -141,15 +141,6 @@ fn files_merge_in_name_order() {
     assert_eq!(b.source, run.file("01-bond.yaml"));
 }
 
-fn expand(s: &str, dir: &str) -> String {
-    let mut out = s.replace("{d}", dir);
-    while let Some(i) = out.find("{accepted:") {
-        let j = out[i..].find('}').unwrap() + i;
-        let acc = lookup(&out[i + "{accepted:".len()..j]).unwrap().accepted();
-        out.replace_range(i..=j, &acc);
-    }
-    out
-}
 
 #[test]
 fn bad_input_is_refused_with_exact_messages() {

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{fixtures, Scratch};
+use common::{expand, fixtures, Scratch};
 use rbond_config::bonding_opts;
 use rbond_config::{load_dir, load_networkd, plan, BondSpec, Config, ConfigError};
-use rbond_core::options::{lookup, BondOptions};
+use rbond_core::options::BondOptions;
 use std::path::PathBuf;
 
 fn modprobe() -> Vec<PathBuf> {
@@ -201,15 +201,6 @@ struct Case {
     expect: &'static str,
 }
 
-fn expand(s: &str, dir: &str) -> String {
-    let mut out = s.replace("{d}", dir);
-    while let Some(i) = out.find("{accepted:") {
-        let j = out[i..].find('}').unwrap() + i;
-        let acc = lookup(&out[i + "{accepted:".len()..j]).unwrap().accepted();
-        out.replace_range(i..=j, &acc);
-    }
-    out
-}
 
 fn bond_case(name: &'static str, bond: &'static str, expect: &'static str) -> Case {
     Case { name, netdev: bond, files: vec![], expect }

@@ -64,3 +64,15 @@ pub fn seed_slave(n: u32) -> String {
 pub fn seed_bond() -> String {
     std::fs::read_to_string(fixtures().join("seed/ifcfg-bond0")).unwrap()
 }
+
+/// Expands an expected message: `{d}` is the directory, `{accepted:<option>}` the core
+/// table's accepted values (so tests never copy the table's text).
+pub fn expand(s: &str, dir: &str) -> String {
+    let mut out = s.replace("{d}", dir);
+    while let Some(i) = out.find("{accepted:") {
+        let j = i + out[i..].find('}').unwrap();
+        let acc = rbond_core::options::lookup(&out[i + "{accepted:".len()..j]).unwrap().accepted();
+        out.replace_range(i..=j, &acc);
+    }
+    out
+}
