@@ -18,7 +18,7 @@
 //!   `options bonding ...` in /etc/modprobe.d);
 //! - `slaves=` is an error: slaves come from the slaves' own ifcfg files (MASTER=, SLAVE=yes).
 
-use rbond_core::options::{lookup, settable_names, table::MODULE_ONLY, BondOptions, Errno, OptError, OptionDef, SetContext};
+use rbond_core::options::{lookup, settable_names, target_list_items, table::MODULE_ONLY, BondOptions, Errno, OptError, OptionDef, SetContext};
 use rbond_core::Mode;
 
 /// Keys written after the slaves are enslaved.
@@ -127,12 +127,12 @@ pub fn apply(base: &BondOptions, text: &str) -> Result<Applied, OptsError> {
     }
     // 2. everything else but the post-enslave keys, in order.
     for (k, v) in words.iter().filter(|(k, _)| k != "mode" && !POST_ENSLAVE.contains(&k.as_str())) {
-        if k == "arp_ip_target" && !v.starts_with(['+', '-']) {
-            for a in v.split(',').filter(|s| !s.is_empty()) {
-                if o.arp_ip_targets.iter().any(|t| t.to_string() == a) {
+        let def = lookup(k).expect("looked up above");
+        if let Some(items) = target_list_items(def.id, v) {
+            for item in items {
+                if o.show(k).is_some_and(|have| have.split(' ').any(|t| t == &item[1..])) {
                     continue; // initscripts greps the sysfs file first and skips it
                 }
-                let item = format!("+{a}");
                 set(&mut o, k, &item, ctx_fresh(), &mut warnings)?;
                 writes.push((k.clone(), item));
             }

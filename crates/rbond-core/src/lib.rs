@@ -5,6 +5,8 @@
 //! slave `i`, deliver to the bond, set a MAC, log a line). The Linux driver in `crates/rbond`
 //! is a thin shell around it.
 
+#![forbid(unsafe_code)]
+
 pub mod bond;
 pub mod types;
 pub mod frame;

@@ -8,9 +8,23 @@ use std::fmt;
 /// every event carries the time at which it happened.
 pub type Millis = u64;
 
-/// Index of a slave in enslave order (the kernel's slave list order). Stable while the
-/// slave is enslaved; releasing a slave shifts the later ones down by one.
+/// Position of a slave in enslave order (the kernel's slave list order). Internal to the
+/// core and its tables: releasing a slave shifts the later ones down by one, so nothing
+/// outside the core ever sees a position. The outside world uses [`SlaveId`].
 pub type SlaveIdx = usize;
+
+/// A slave's identity for the core, its actions and the driver alike: the number the driver
+/// gives at enslave time (rbond's daemon uses the interface index, which survives renames).
+/// A release never renumbers the other slaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct SlaveId(pub u32);
+
+impl fmt::Display for SlaveId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
 
 /// The seven bonding modes, numbered as in `if_bonding.h` (BOND_MODE_*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

@@ -3,9 +3,9 @@
 //! Frames are built by hand here, byte by byte, so the tests do not depend on the parser
 //! they exercise.
 
-use rbond_core::bond::{Bond, RxVerdict, TxTarget};
+use rbond_core::bond::{Bond, RxDecision, TxDecision};
 use rbond_core::hash::xmit_hash;
-use rbond_core::{Duplex, LinkObservation, MacAddr, Mode, XmitHashPolicy};
+use rbond_core::{Duplex, LinkObservation, MacAddr, Mode, SlaveId, XmitHashPolicy};
 
 // ---- frames -----------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ fn bond(opts: &[(&str, &str)], n: usize) -> Bond {
         b.set_option(k, v, 0).unwrap_or_else(|e| panic!("{k}={v}: {e:?}"));
     }
     for i in 0..n {
-        b.enslave(&format!("eth{i}"), slave_mac(i), up(1000), 0).expect("enslave");
+        b.enslave(SlaveId(i as u32), &format!("eth{i}"), slave_mac(i), up(1000), 0).expect("enslave");
     }
     b.set_admin_up(true, 0);
     while b.poll_action().is_some() {}
@@ -94,7 +94,57 @@ fn bond(opts: &[(&str, &str)], n: usize) -> Bond {
 }
 
 fn set_down(b: &mut Bond, name: &str, now: u64) {
-    b.link_observed(name, down(), now);
+    let id = b.slave_id(name).expect("a slave");
+    b.link_observed(id, down(), now);
+}
+
+// The slaves of these bonds get ids 0, 1, 2 ... in enslave order and none is released, so an
+// id is also the slave's position: the helpers below give the decisions as positions.
+
+/// Where a frame goes, as positions in the slave list.
+#[derive(Debug, PartialEq, Eq)]
+enum TxTarget {
+    Drop,
+    Slave(usize),
+    AllUsable,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RxVerdict {
+    Deliver,
+    Drop,
+    Lacp,
+}
+
+trait Decide {
+    fn tx_target(&mut self, f: &[u8]) -> TxTarget;
+    fn rx_verdict(&mut self, i: usize, f: &[u8], now: u64) -> RxVerdict;
+    fn tx_positions(&self) -> Vec<usize>;
+    fn active(&self) -> Option<usize>;
+}
+
+impl Decide for Bond {
+    fn tx_target(&mut self, f: &[u8]) -> TxTarget {
+        let mut f = f.to_vec();
+        match self.tx(&mut f) {
+            TxDecision::Drop => TxTarget::Drop,
+            TxDecision::Slave(id) => TxTarget::Slave(id.0 as usize),
+            TxDecision::Each(_) => TxTarget::AllUsable,
+        }
+    }
+    fn rx_verdict(&mut self, i: usize, f: &[u8], now: u64) -> RxVerdict {
+        match self.rx(SlaveId(i as u32), f, now) {
+            RxDecision::Deliver => RxVerdict::Deliver,
+            RxDecision::Drop => RxVerdict::Drop,
+            RxDecision::Consumed => RxVerdict::Lacp,
+        }
+    }
+    fn tx_positions(&self) -> Vec<usize> {
+        self.tx_slaves().iter().map(|id| id.0 as usize).collect()
+    }
+    fn active(&self) -> Option<usize> {
+        self.active_slave().map(|id| id.0 as usize)
+    }
 }
 
 fn slave_of(t: TxTarget) -> usize {
@@ -177,7 +227,7 @@ fn rr_packets_per_slave_0_is_random_over_all_slaves() {
 fn rr_igmp_stays_on_current_active_slave() {
     let mut b = bond(&[("miimon", "100")], 3);
     // Modes 0/2/3: the first slave with link UP is the current active slave (§6.2).
-    assert_eq!(b.active_slave(), Some(0));
+    assert_eq!(b.active(), Some(0));
     let igmp = igmp_frame(slave_mac(0).0);
     for _ in 0..5 {
         assert_eq!(b.tx_target(&igmp), TxTarget::Slave(0));
@@ -186,7 +236,7 @@ fn rr_igmp_stays_on_current_active_slave() {
     assert_eq!(rr_sequence(&mut b, 2), vec![1, 2]);
     // The current active slave fails: IGMP follows the new one.
     set_down(&mut b, "eth0", 50);
-    let a = b.active_slave().expect("another active slave");
+    let a = b.active().expect("another active slave");
     assert_ne!(a, 0);
     assert_eq!(b.tx_target(&igmp), TxTarget::Slave(a));
 }
@@ -196,7 +246,7 @@ fn rr_igmp_stays_on_current_active_slave() {
 #[test]
 fn active_backup_sends_only_on_active_slave() {
     let mut b = bond(&[("mode", "active-backup"), ("miimon", "100")], 3);
-    assert_eq!(b.active_slave(), Some(0));
+    assert_eq!(b.active(), Some(0));
     for f in flows(50).iter().chain([igmp_frame(slave_mac(0).0)].iter()) {
         assert_eq!(b.tx_target(f), TxTarget::Slave(0));
     }
@@ -205,14 +255,14 @@ fn active_backup_sends_only_on_active_slave() {
         assert_eq!(b.tx_target(&f), TxTarget::Slave(2));
     }
     set_down(&mut b, "eth2", 20);
-    let a = b.active_slave().expect("failover");
+    let a = b.active().expect("failover");
     for f in flows(20) {
         assert_eq!(b.tx_target(&f), TxTarget::Slave(a));
     }
     for n in ["eth0", "eth1"] {
         set_down(&mut b, n, 30);
     }
-    assert_eq!(b.active_slave(), None);
+    assert_eq!(b.active(), None);
     for f in flows(5) {
         assert_eq!(b.tx_target(&f), TxTarget::Drop, "no active slave: drop");
     }
@@ -221,7 +271,7 @@ fn active_backup_sends_only_on_active_slave() {
 // ---- balance-xor (§3.1, §3.4) ------------------------------------------------------------------
 
 fn check_xor(b: &mut Bond, policy: XmitHashPolicy) {
-    let usable: Vec<usize> = b.tx_slaves().to_vec();
+    let usable: Vec<usize> = b.tx_positions().to_vec();
     assert!(!usable.is_empty());
     let mut used = [false; 3];
     for f in flows(200) {
@@ -239,11 +289,11 @@ fn check_xor(b: &mut Bond, policy: XmitHashPolicy) {
 #[test]
 fn balance_xor_layer2_uses_usable_hash_mod_n() {
     let mut b = bond(&[("mode", "balance-xor"), ("miimon", "100")], 3);
-    assert_eq!(b.tx_slaves(), &[0, 1, 2]);
+    assert_eq!(b.tx_positions(), &[0, 1, 2]);
     check_xor(&mut b, XmitHashPolicy::Layer2);
     // A down slave leaves the array: index 0 is the first *usable* slave.
     set_down(&mut b, "eth0", 50);
-    assert_eq!(b.tx_slaves(), &[1, 2]);
+    assert_eq!(b.tx_positions(), &[1, 2]);
     check_xor(&mut b, XmitHashPolicy::Layer2);
 }
 
@@ -252,7 +302,7 @@ fn balance_xor_layer34_uses_usable_hash_mod_n() {
     let mut b = bond(&[("mode", "balance-xor"), ("miimon", "100"), ("xmit_hash_policy", "layer3+4")], 3);
     check_xor(&mut b, XmitHashPolicy::Layer34);
     set_down(&mut b, "eth1", 50);
-    assert_eq!(b.tx_slaves(), &[0, 2]);
+    assert_eq!(b.tx_positions(), &[0, 2]);
     check_xor(&mut b, XmitHashPolicy::Layer34);
 }
 
@@ -286,7 +336,7 @@ fn balance_xor_drops_without_usable_slave() {
     let mut b = bond(&[("mode", "balance-xor"), ("miimon", "100")], 2);
     set_down(&mut b, "eth0", 10);
     set_down(&mut b, "eth1", 10);
-    assert_eq!(b.tx_slaves(), &[] as &[usize]);
+    assert_eq!(b.tx_positions(), &[] as &[usize]);
     assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::Drop);
 }
 
@@ -298,10 +348,10 @@ fn broadcast_copies_to_all_usable_slaves() {
     for f in flows(10) {
         assert_eq!(b.tx_target(&f), TxTarget::AllUsable);
     }
-    assert_eq!(b.tx_slaves(), &[0, 1, 2]);
+    assert_eq!(b.tx_positions(), &[0, 1, 2]);
     set_down(&mut b, "eth1", 10);
     assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::AllUsable);
-    assert_eq!(b.tx_slaves(), &[0, 2]);
+    assert_eq!(b.tx_positions(), &[0, 2]);
     set_down(&mut b, "eth0", 20);
     set_down(&mut b, "eth2", 20);
     assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::Drop);
@@ -312,13 +362,13 @@ fn broadcast_copies_to_all_usable_slaves() {
 #[test]
 fn ieee8023ad_distributes_only_over_enabled_ports() {
     let mut b = bond(&[("mode", "802.3ad"), ("xmit_hash_policy", "layer3+4")], 3);
-    assert_eq!(b.opts.miimon, 100, "802.3ad forces miimon 100 (§1.3)");
-    assert_eq!(b.tx_slaves(), &[] as &[usize], "new ports start disabled");
+    assert_eq!(b.opts().miimon, 100, "802.3ad forces miimon 100 (§1.3)");
+    assert_eq!(b.tx_positions(), &[] as &[usize], "new ports start disabled");
     assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::Drop);
 
-    b.ad_set_port_enabled("eth0", true);
-    b.ad_set_port_enabled("eth2", true);
-    assert_eq!(b.tx_slaves(), &[0, 2]);
+    b.ad_set_port_enabled(SlaveId(0), true);
+    b.ad_set_port_enabled(SlaveId(2), true);
+    assert_eq!(b.tx_positions(), &[0, 2]);
     let mut used = [false; 3];
     for f in flows(100) {
         let want = [0, 2][xmit_hash(XmitHashPolicy::Layer34, &f) as usize % 2];
@@ -329,8 +379,8 @@ fn ieee8023ad_distributes_only_over_enabled_ports() {
 
     // An enabled port whose link dies leaves the array.
     set_down(&mut b, "eth2", 10);
-    assert_eq!(b.tx_slaves(), &[0]);
-    b.ad_set_port_enabled("eth0", false);
+    assert_eq!(b.tx_positions(), &[0]);
+    b.ad_set_port_enabled(SlaveId(0), false);
     assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::Drop);
 }
 
@@ -340,11 +390,11 @@ fn ieee8023ad_distributes_only_over_enabled_ports() {
 fn tlb_and_alb_give_a_slave_for_unicast_ipv4() {
     for mode in ["balance-tlb", "balance-alb"] {
         let mut b = bond(&[("mode", mode)], 2);
-        assert!(b.opts.mode == Mode::BalanceTlb || b.opts.mode == Mode::BalanceAlb);
-        assert_eq!(b.tx_slaves(), &[0, 1], "{mode}");
+        assert!(b.opts().mode == Mode::BalanceTlb || b.opts().mode == Mode::BalanceAlb);
+        assert_eq!(b.tx_positions(), &[0, 1], "{mode}");
         for f in flows(20) {
             let s = slave_of(b.tx_target(&f));
-            assert!(b.tx_slaves().contains(&s), "{mode}: chose unusable slave {s}");
+            assert!(b.tx_positions().contains(&s), "{mode}: chose unusable slave {s}");
         }
         set_down(&mut b, "eth0", 10);
         set_down(&mut b, "eth1", 10);
@@ -365,7 +415,7 @@ fn tlb_static_uses_hash_over_usable() {
 // ---- receive (§6.2) ---------------------------------------------------------------------------
 
 fn unicast_to(b: &Bond) -> Vec<u8> {
-    tcp_frame(b.mac.0, mac(PEER), [198, 18, 0, 2], [198, 18, 0, 1], 80, 40000)
+    tcp_frame(b.mac().0, mac(PEER), [198, 18, 0, 2], [198, 18, 0, 1], 80, 40000)
 }
 fn broadcast_frame() -> Vec<u8> {
     eth([0xff; 6], mac(PEER), 0x0806, &[0; 28])
@@ -410,7 +460,7 @@ fn balance_modes_deliver_on_every_slave() {
 #[test]
 fn ieee8023ad_lacpdus_go_to_lacp_and_disabled_ports_drop() {
     let mut b = bond(&[("mode", "802.3ad")], 2);
-    b.ad_set_port_enabled("eth0", true);
+    b.ad_set_port_enabled(SlaveId(0), true);
     let pdu = lacpdu(mac(PEER));
     assert_eq!(b.rx_verdict(0, &pdu, 1), RxVerdict::Lacp);
     assert_eq!(b.rx_verdict(1, &pdu, 1), RxVerdict::Lacp, "LACP runs on disabled ports too");
@@ -424,10 +474,10 @@ fn ieee8023ad_lacpdus_go_to_lacp_and_disabled_ports_drop() {
 #[test]
 fn alb_delivers_unicast_on_inactive_slave() {
     let mut b = bond(&[("mode", "balance-alb")], 2);
-    assert_eq!(b.active_slave(), Some(0));
+    assert_eq!(b.active(), Some(0));
     // Make eth0 a non-active (inactive) slave.
     b.set_option("active_slave", "eth1", 1).unwrap();
-    assert_eq!(b.active_slave(), Some(1));
+    assert_eq!(b.active(), Some(1));
     assert_eq!(b.rx_verdict(0, &unicast_to(&b), 2), RxVerdict::Deliver, "alb: unicast on an inactive slave");
     assert_eq!(b.rx_verdict(0, &broadcast_frame(), 2), RxVerdict::Drop, "alb: broadcast only on the active slave");
     assert_eq!(b.rx_verdict(1, &broadcast_frame(), 2), RxVerdict::Deliver);
@@ -452,15 +502,15 @@ fn tlb_receives_only_on_active_slave_after_switch() {
 #[test]
 fn tlb_alb_non_active_slave_is_inactive_from_enslave() {
     let mut tlb = bond(&[("mode", "balance-tlb")], 2);
-    assert_eq!(tlb.active_slave(), Some(0));
+    assert_eq!(tlb.active(), Some(0));
     assert_eq!(tlb.rx_verdict(1, &unicast_to(&tlb), 1), RxVerdict::Drop, "tlb: receive on the active slave only");
     let mut alb = bond(&[("mode", "balance-alb")], 2);
-    assert_eq!(alb.active_slave(), Some(0));
+    assert_eq!(alb.active(), Some(0));
     assert_eq!(alb.rx_verdict(1, &unicast_to(&alb), 1), RxVerdict::Deliver);
     assert_eq!(alb.rx_verdict(1, &broadcast_frame(), 1), RxVerdict::Drop, "alb: broadcast on the active slave only");
     // Still so after the non-active slave's link goes down and comes back.
-    alb.link_observed("eth1", down(), 10);
-    alb.link_observed("eth1", up(1000), 20);
-    assert_eq!(alb.active_slave(), Some(0));
+    alb.link_observed(SlaveId(1), down(), 10);
+    alb.link_observed(SlaveId(1), up(1000), 20);
+    assert_eq!(alb.active(), Some(0));
     assert_eq!(alb.rx_verdict(1, &broadcast_frame(), 30), RxVerdict::Drop);
 }

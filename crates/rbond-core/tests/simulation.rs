@@ -7,10 +7,10 @@
 //! `poll_timeout()` says a timer is due, and records every action with the time it appeared
 //! plus every change of a slave's MII state. Tests then assert on that timeline.
 
-use rbond_core::bond::{Action, Bond, Level, RxVerdict};
+use rbond_core::bond::{Action, Bond, Level, RxDecision as RxVerdict};
 use rbond_core::frame::{parse_arp, ArpView};
 use rbond_core::options::Errno;
-use rbond_core::{Duplex, LinkObservation, LinkState, MacAddr, Millis};
+use rbond_core::{Duplex, LinkObservation, LinkState, MacAddr, Millis, SlaveId};
 use std::net::Ipv4Addr;
 
 // ---- the harness ---------------------------------------------------------------------------
@@ -57,6 +57,8 @@ struct Sim {
     /// The state last seen per slave, to detect changes.
     seen: Vec<(String, LinkState)>,
     rx: Vec<(Millis, String, RxVerdict)>,
+    /// Every slave ever enslaved, by id (ids are handed out 0, 1, 2 ... and never reused).
+    names: Vec<String>,
 }
 
 impl Sim {
@@ -77,6 +79,7 @@ impl Sim {
             history: Vec::new(),
             seen: Vec::new(),
             rx: Vec::new(),
+            names: Vec::new(),
         };
         for (i, s) in slaves.iter().enumerate() {
             sim.enslave(s, slave_mac(i), link_up(1000));
@@ -101,7 +104,9 @@ impl Sim {
     }
 
     fn enslave(&mut self, name: &str, mac: MacAddr, obs: LinkObservation) {
-        self.bond.enslave(name, mac, obs, self.now).unwrap_or_else(|e| panic!("enslave {name}: {e:?}"));
+        let id = SlaveId(self.names.len() as u32);
+        self.names.push(name.to_string());
+        self.bond.enslave(id, name, mac, obs, self.now).unwrap_or_else(|e| panic!("enslave {name}: {e:?}"));
         self.collect();
     }
 
@@ -154,10 +159,13 @@ impl Sim {
                     let (t, _, slave, ev) = self.pending.remove(pos);
                     self.now = t.max(self.now);
                     match ev {
-                        Event::Link(obs) => self.bond.link_observed(&slave, obs, self.now),
+                        Event::Link(obs) => {
+                            let id = self.bond.slave_id(&slave).expect("link of a slave");
+                            self.bond.link_observed(id, obs, self.now)
+                        }
                         Event::Rx(frame) => {
-                            let i = self.bond.slave_index(&slave).expect("rx on a slave");
-                            let v = self.bond.rx_verdict(i, &frame, self.now);
+                            let id = self.bond.slave_id(&slave).expect("rx on a slave");
+                            let v = self.bond.rx(id, &frame, self.now);
                             self.rx.push((self.now, slave, v));
                         }
                     }
@@ -195,7 +203,14 @@ impl Sim {
     // ---- queries ----
 
     fn idx(&self, name: &str) -> usize {
-        self.bond.slave_index(name).unwrap_or_else(|| panic!("{name} is not a slave"))
+        self.bond.slaves().iter().position(|s| s.name == name).unwrap_or_else(|| panic!("{name} is not a slave"))
+    }
+    fn name_of(&self, id: SlaveId) -> String {
+        self.names[id.0 as usize].clone()
+    }
+    /// The transmit array as the harness's slave numbers (enslave order).
+    fn tx_slaves(&self) -> Vec<u32> {
+        self.bond.tx_slaves().iter().map(|id| id.0).collect()
     }
     fn state(&self, name: &str) -> LinkState {
         self.bond.slaves()[self.idx(name)].link
@@ -204,7 +219,7 @@ impl Sim {
         self.bond.slaves()[self.idx(name)].link_failure_count
     }
     fn active(&self) -> Option<String> {
-        self.bond.active_slave().map(|i| self.bond.slaves()[i].name.clone())
+        self.bond.active_slave().map(|id| self.name_of(id))
     }
     fn transitions(&self, name: &str) -> Vec<(Millis, LinkState)> {
         self.history.iter().filter(|h| h.1 == name).map(|h| (h.0, h.2)).collect()
@@ -240,29 +255,35 @@ impl Sim {
         self.actions
             .iter()
             .filter_map(|(t, a)| match a {
-                Action::ActiveChanged { new, .. } => Some((*t, new.clone())),
+                Action::ActiveChanged { new, .. } => Some((*t, new.map(|id| self.name_of(id)))),
                 _ => None,
             })
             .collect()
     }
+    /// Peer notifications: the gratuitous ARPs the bond sent (sender IP = target IP, §6.6),
+    /// with the slave and the sender MAC. The harness's bond has one IPv4 address, so one
+    /// frame is one notification.
     fn notifies(&self) -> Vec<(Millis, String, MacAddr)> {
         self.actions
             .iter()
             .filter_map(|(t, a)| match a {
-                Action::NotifyPeers { slave, mac } => Some((*t, slave.clone(), *mac)),
+                Action::SendFrame { slave, frame } => match parse_arp(frame) {
+                    Some(arp) if arp.spa == arp.tpa => Some((*t, self.name_of(*slave), arp.sha)),
+                    _ => None,
+                },
                 _ => None,
             })
             .collect()
     }
-    /// Frames the bond sent itself, parsed as ARP (panics on a non-ARP frame: the only
-    /// frames these tests make the core send are ARP monitor probes).
+    /// ARP monitor probes the bond sent, parsed (panics on a frame that is neither an ARP
+    /// probe nor a gratuitous ARP: the only frames these tests make the core send).
     fn probes(&self) -> Vec<(Millis, String, ArpView, Vec<u8>)> {
         self.actions
             .iter()
             .filter_map(|(t, a)| match a {
                 Action::SendFrame { slave, frame } => {
                     let arp = parse_arp(frame).unwrap_or_else(|| panic!("non-ARP frame sent: {frame:02x?}"));
-                    Some((*t, slave.clone(), arp, frame.clone()))
+                    (arp.spa != arp.tpa).then(|| (*t, self.name_of(*slave), arp, frame.clone()))
                 }
                 _ => None,
             })
@@ -413,12 +434,12 @@ fn delays_count_whole_miimon_steps_and_show_stored_times_miimon() {
     sim.set("downdelay", "200").unwrap();
     let st = sim.bond.status();
     assert_eq!((st.updelay_ms, st.downdelay_ms), (200, 200));
-    assert_eq!(sim.bond.opts.show("updelay").as_deref(), Some("200"));
+    assert_eq!(sim.bond.opts().show("updelay").as_deref(), Some("200"));
     // Stored as 2 ticks each: with miimon 50 they show 100 ms.
     sim.set("miimon", "50").unwrap();
     let st = sim.bond.status();
     assert_eq!((st.miimon, st.updelay_ms, st.downdelay_ms), (50, 100, 100));
-    assert_eq!(sim.bond.opts.show("downdelay").as_deref(), Some("100"));
+    assert_eq!(sim.bond.opts().show("downdelay").as_deref(), Some("100"));
 
     // And the monitor counts 2 ticks of 50 ms: DOWN 100 ms after the loss, UP 100 ms after
     // the return (eth0 is still active, so updelay applies).
@@ -484,7 +505,7 @@ fn carrier_in_balance_xor_follows_any_up_slave() {
     sim.up_at(2050, "eth0");
     sim.run_until(3000);
     assert_eq!(sim.carrier_events(), vec![(1250, false), (2050, true)]);
-    assert_eq!(sim.bond.tx_slaves(), &[0]);
+    assert_eq!(sim.tx_slaves(), vec![0]);
 }
 
 // ---- updelay ignored without an active/usable slave (§7.1) -----------------------------------
@@ -721,7 +742,7 @@ fn peer_notify_num_grat_arp_times_one_per_monitor_interval() {
     sim.down_at(1050, "eth0");
     sim.run_until(3000);
     // The bond took the first slave's MAC when it was enslaved (§6.1).
-    let mac = sim.bond.mac;
+    let mac = sim.bond.mac();
     assert_eq!(mac, slave_mac(0));
     assert_eq!(
         sim.notifies(),
@@ -839,7 +860,7 @@ fn arpmon_xor_silent_slave_goes_down_after_missed_max_intervals() {
     assert_eq!(sim.transitions("eth0"), vec![], "eth0 receives every interval and stays up");
     assert_eq!(sim.failures("eth1"), 1);
     assert!(sim.logs("eth1").contains(&(3000, "link status definitely down, disabling slave".to_string())));
-    assert_eq!(sim.bond.tx_slaves(), &[0]);
+    assert_eq!(sim.tx_slaves(), vec![0]);
     // The ARP monitor's verdicts do not stop delivery in balance-xor.
     assert!(sim.rx.iter().all(|r| r.2 == RxVerdict::Deliver));
 
@@ -850,7 +871,7 @@ fn arpmon_xor_silent_slave_goes_down_after_missed_max_intervals() {
     sim.rx_every("eth0", 10_500, 1000, 14_000, &reply);
     sim.run_until(14_000);
     assert_eq!(sim.transitions("eth1"), vec![(11_000, LinkState::Up)]);
-    assert_eq!(sim.bond.tx_slaves(), &[0, 1]);
+    assert_eq!(sim.tx_slaves(), vec![0, 1]);
 }
 
 #[test]
@@ -1017,7 +1038,7 @@ fn sent_frames(sim: &Sim) -> Vec<(Millis, String, Vec<u8>)> {
     sim.actions
         .iter()
         .filter_map(|(t, a)| match a {
-            Action::SendFrame { slave, frame } => Some((*t, slave.clone(), frame.clone())),
+            Action::SendFrame { slave, frame } => Some((*t, sim.name_of(*slave), frame.clone())),
             _ => None,
         })
         .collect()

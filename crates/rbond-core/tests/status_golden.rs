@@ -39,6 +39,7 @@ fn bond(mode: Mode, release: &str) -> BondStatus {
         arp_ip_targets: vec![],
         ns_ip6_targets: vec![],
         ad: None,
+        options: Default::default(),
         slaves: vec![],
     }
 }

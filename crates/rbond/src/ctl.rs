@@ -25,6 +25,17 @@ pub enum Request {
     Del { bond: String },
     Enslave { bond: String, ifaces: Vec<String> },
     Release { bond: String, ifaces: Vec<String> },
+    /// `ip link set <bond> mtu N address MAC up|down`: the daemon changes its bond device
+    /// itself, so nothing else writes to it.
+    Link {
+        bond: String,
+        #[serde(default)]
+        mtu: Option<u32>,
+        #[serde(default)]
+        up: Option<bool>,
+        #[serde(default)]
+        mac: Option<String>,
+    },
     /// A sysfs-style write (`slaves +eth0` included).
     Set { bond: String, option: String, value: String },
     /// Several writes applied all or nothing (used by `rbond up` on a running bond).

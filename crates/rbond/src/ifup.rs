@@ -237,9 +237,10 @@ fn ifindex(name: &str) -> Result<u32> {
 fn run_step(sock: &Path, step: &Step, a: &UpArgs, source: &Path) -> Result<Outcome> {
     match step {
         Step::Create { bond, opts } => return Ok(call(sock, Request::Add { bond: bond.clone(), opts: opts.clone() })?.map(|_| ())),
-        Step::SetMac { bond, mac } => netlink::set_mac(ifindex(bond)?, mac.0).with_context(|| format!("{bond}: setting MAC"))?,
-        Step::SetMtu { bond, mtu } => netlink::set_mtu(ifindex(bond)?, *mtu).with_context(|| format!("{bond}: setting mtu {mtu}"))?,
-        Step::Up { bond } => netlink::set_up(ifindex(bond)?, true).with_context(|| format!("{bond}: bringing up"))?,
+        // The daemon is the only writer of its bond devices.
+        Step::SetMac { bond, mac } => return link(sock, bond, None, None, Some(mac.to_string())),
+        Step::SetMtu { bond, mtu } => return link(sock, bond, Some(*mtu), None, None),
+        Step::Up { bond } => return link(sock, bond, None, Some(true), None),
         Step::Enslave { .. } => unreachable!("enslaved together in bring_up"),
         Step::SetOption { bond, key, value } => {
             return Ok(call(sock, Request::SetMany { bond: bond.clone(), opts: vec![(key.clone(), value.clone())] })?.map(|_| ()))
@@ -293,12 +294,31 @@ fn bring_up(sock: &Path, b: &BondSpec, a: &UpArgs, running: &[String]) -> Result
     result
 }
 
+/// `ip link set <bond> ...` through the daemon.
+fn link(sock: &Path, bond: &str, mtu: Option<u32>, up: Option<bool>, mac: Option<String>) -> Result<Outcome> {
+    Ok(call(sock, Request::Link { bond: bond.to_string(), mtu, up, mac })?.map(|_| ()))
+}
+
+/// What the daemon shows of a running bond, from one `status --json` call: its options as
+/// sysfs reads them, by name.
+fn shown_options(sock: &Path, bond: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let r = match call(sock, Request::Status { bond: Some(bond.to_string()), json: true })? {
+        Ok(r) => r,
+        Err(Refused(e)) => bail!("reading {bond}: {e}"),
+    };
+    #[derive(serde::Deserialize)]
+    struct Shown {
+        options: std::collections::BTreeMap<String, String>,
+    }
+    Ok(serde_json::from_str::<Shown>(&r.out).with_context(|| format!("reading {bond}: the daemon's status"))?.options)
+}
+
 /// The options the running bond has now, rebuilt from its sysfs-style values.
-fn current_options(sock: &Path, bond: &str) -> Result<BondOptions> {
+fn current_options(shown: &std::collections::BTreeMap<String, String>) -> BondOptions {
     let fresh = SetContext::default();
     let mut cur = BondOptions::default();
     for name in diff_order() {
-        let shown = show(sock, bond, name)?;
+        let shown = shown.get(name).cloned().unwrap_or_default();
         if cur.show(name).as_deref() == Some(shown.as_str()) {
             continue;
         }
@@ -311,7 +331,7 @@ fn current_options(sock: &Path, bond: &str) -> Result<BondOptions> {
             let _ = cur.set(name, &write_form(&shown), &fresh);
         }
     }
-    Ok(cur)
+    cur
 }
 
 /// A running bond: apply what differs, like sysfs writes, all or nothing.
@@ -321,16 +341,18 @@ fn update(sock: &Path, b: &BondSpec, a: &UpArgs, running: &[String]) -> Result<O
     }
     let bond = &b.name;
     let link = netlink::link_by_name(bond)?.with_context(|| format!("{bond}: the bond device is gone"))?;
-    let have_slaves: Vec<String> = show(sock, bond, "slaves")?.split_whitespace().map(str::to_string).collect();
+    let shown = shown_options(sock, bond)?;
+    let shown_of = |k: &str| shown.get(k).cloned().unwrap_or_default();
+    let have_slaves: Vec<String> = shown_of("slaves").split_whitespace().map(str::to_string).collect();
     let ctx = SetContext { has_slaves: !have_slaves.is_empty(), is_up: link.admin_up };
-    let cur = current_options(sock, bond)?;
+    let cur = current_options(&shown);
     let (mut writes, refusals) = diff_writes(&cur, &b.effective, &ctx);
     if !refusals.is_empty() {
         let text: Vec<String> = refusals.iter().flat_map(|e| e.lines.iter().map(|l| format!("{bond}: {l}"))).collect();
         return Ok(Err(Refused(format!("{}\n{bond}: nothing changed ({} is running; `rbond down {bond}` first)", text.join("\n"), bond))));
     }
     let want_primary = b.primary().unwrap_or("").to_string();
-    let post_primary = show(sock, bond, "primary")? != want_primary;
+    let post_primary = shown_of("primary") != want_primary;
     // Everything is checked; now change things.
     if !writes.is_empty() {
         println!("{bond}: set {}", writes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
@@ -341,11 +363,15 @@ fn update(sock: &Path, b: &BondSpec, a: &UpArgs, running: &[String]) -> Result<O
     if let Some(mtu) = b.mtu.filter(|m| *m != link.mtu) {
         println!("{bond}: set {bond} mtu {mtu}");
         // The daemon passes the bond's MTU on to the slaves, as the kernel bond does.
-        netlink::set_mtu(link.index, mtu)?;
+        if let Err(r) = self::link(sock, bond, Some(mtu), None, None)? {
+            return Ok(Err(r));
+        }
     }
     if !link.admin_up {
         println!("{bond}: bring {bond} up");
-        netlink::set_up(link.index, true)?;
+        if let Err(r) = self::link(sock, bond, None, Some(true), None)? {
+            return Ok(Err(r));
+        }
     }
     let missing: Vec<String> = b.slaves.iter().map(|s| s.name.clone()).filter(|s| !have_slaves.contains(s)).collect();
     if !missing.is_empty() {

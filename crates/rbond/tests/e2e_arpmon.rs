@@ -98,6 +98,9 @@ fn slave_mii<'a>(sections: &'a [(String, String, u32)], slave: &str) -> &'a (Str
 /// once per interval.
 #[test]
 fn active_backup_arp_monitor_probes_the_target() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(arp_config(Mode::ActiveBackup).miimon(0));
     let s = lab.status().unwrap();
     println!("status:\n{s}");
@@ -165,6 +168,9 @@ fn active_backup_arp_monitor_probes_the_target() {
 /// slave back when frames pass again.
 #[test]
 fn active_backup_arp_monitor_fails_over_on_a_silent_link() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(arp_config(Mode::ActiveBackup).miimon(0));
     wait_status(&lab, "both slaves up", ms(2000), |s| slave_sections(s).iter().all(|x| x.1 == "up"));
     let first = lab.active_slave().unwrap().expect("an active slave");
@@ -260,6 +266,9 @@ fn switch_round_robin(lab: &Lab) {
 /// down while the other stays up; it keeps probing, and comes back once frames pass again.
 #[test]
 fn balance_xor_arp_monitor_downs_a_slave_that_hears_nothing() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(arp_config(Mode::BalanceXor));
     switch_round_robin(&lab);
     let s = wait_status(&lab, "both slaves up", ms(3000), |s| {
@@ -325,6 +334,9 @@ fn balance_xor_arp_monitor_downs_a_slave_that_hears_nothing() {
 /// would pick the first up slave in list order, i.e. fail back to eth0.
 #[test]
 fn active_backup_arp_monitor_keeps_the_active_slave_when_a_backup_comes_up() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(arp_config(Mode::ActiveBackup).miimon(0));
     wait_status(&lab, "both slaves up", ms(2000), |s| slave_sections(s).iter().all(|x| x.1 == "up"));
     // eth1 active, eth0 (first in list) the backup.

@@ -50,6 +50,9 @@ const CASES: &[Case] = &[
 
 #[test]
 fn refused_commands_fail_clearly_and_change_nothing() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup));
     let mut failures = Vec::new();
     for c in CASES {

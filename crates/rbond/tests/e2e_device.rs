@@ -23,6 +23,9 @@ fn wait_until(what: &str, mut pred: impl FnMut() -> bool) {
 
 #[test]
 fn failover_sends_gratuitous_arp_on_the_new_active_slave() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup));
     assert_eq!(lab.active_slave().unwrap().as_deref(), Some("eth0"));
     let (bond_mac, _) = link_json(&lab, lab.host(), "bond0");
@@ -53,6 +56,9 @@ fn failover_sends_gratuitous_arp_on_the_new_active_slave() {
 
 #[test]
 fn slaves_follow_bond_mtu_and_mac_and_get_theirs_back_on_release() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup));
     let host = lab.host();
     let (orig_mac1, orig_mtu1) = {
@@ -82,6 +88,9 @@ fn slaves_follow_bond_mtu_and_mac_and_get_theirs_back_on_release() {
 /// `--json` carries the same facts.
 #[test]
 fn status_file_and_json_follow_the_bond() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup));
     let file = lab.host_daemon().run_dir.join("bond0");
     let same = || std::fs::read_to_string(&file).ok() == Some(lab.status().unwrap());
@@ -106,6 +115,9 @@ fn status_file_and_json_follow_the_bond() {
 /// nftables isolation, and bond0 gone.
 #[test]
 fn daemon_stop_restores_the_slaves() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup));
     let host = lab.host();
     let perm: Vec<String> = {

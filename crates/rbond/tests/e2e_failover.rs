@@ -18,6 +18,9 @@ const MAX_GAP: Duration = Duration::from_millis(1000);
 
 #[test]
 fn pulling_each_cable_in_turn_keeps_traffic_flowing() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup).miimon(100));
     let status_before = lab.status().unwrap();
     println!("status before:\n{status_before}");
@@ -110,6 +113,9 @@ fn namespaces_of(pid: u32) -> Vec<String> {
 /// the status before and after and the report, fails over, and leaves nothing behind.
 #[test]
 fn rbond_lab_runs_the_seed_test_and_cleans_up() {
+    if !root_or_skip() {
+        return;
+    }
     require_root();
     let _slot = Slot::take();
     let child = std::process::Command::new(rbond_bin())
@@ -142,6 +148,9 @@ fn rbond_lab_runs_the_seed_test_and_cleans_up() {
 /// Ctrl-C in the middle of `rbond lab`: it stops, and removes every namespace it made.
 #[test]
 fn rbond_lab_cleans_up_on_ctrl_c() {
+    if !root_or_skip() {
+        return;
+    }
     require_root();
     let _slot = Slot::take();
     use std::io::{BufRead, BufReader};

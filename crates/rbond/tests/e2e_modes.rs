@@ -26,6 +26,9 @@ fn assert_steady(s: &Summary) {
 
 #[test]
 fn balance_rr_sends_on_every_slave() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::BalanceRr));
     let (r, d) = probe_with_counters(&lab, probe_secs(3));
     let s = r.summary();
@@ -43,6 +46,9 @@ fn balance_rr_sends_on_every_slave() {
 
 #[test]
 fn active_backup_sends_nothing_on_the_backup() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup));
     let active = lab.active_slave().unwrap().expect("an active slave");
     assert_eq!(active, "eth0", "the first enslaved slave becomes active");
@@ -79,6 +85,9 @@ fn layer34_slave(sport: u16, n: u32) -> u32 {
 
 #[test]
 fn balance_xor_keeps_a_flow_on_one_slave_and_spreads_16_flows() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::BalanceXor).option("xmit_hash_policy", "layer3+4"));
     let n = lab.slaves().len() as u32;
 
@@ -129,6 +138,9 @@ fn balance_xor_keeps_a_flow_on_one_slave_and_spreads_16_flows() {
 
 #[test]
 fn broadcast_sends_every_frame_on_every_slave() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::Broadcast));
     let (r, d) = probe_with_counters(&lab, probe_secs(3));
     let s = r.summary();

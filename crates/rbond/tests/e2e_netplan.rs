@@ -28,6 +28,9 @@ fn run(d: &Daemon, args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn netplan_and_networkd_forms_bring_up_the_seed_bond() {
+    if !root_or_skip() {
+        return;
+    }
     let net = common::SeedNet::build(&unique_id(), GATEWAY);
     let (d, host) = (&net.daemon, &net.host);
     let mp = fixture("seed-modprobe.conf").display().to_string();

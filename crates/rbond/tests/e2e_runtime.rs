@@ -15,6 +15,9 @@ const MAX_GAP: Duration = Duration::from_millis(500);
 
 #[test]
 fn enslave_release_and_set_while_traffic_flows() {
+    if !root_or_skip() {
+        return;
+    }
     let lab = build(config(Mode::ActiveBackup).miimon(100));
     let ms = Duration::from_millis;
     let sec = Duration::from_secs(1);

@@ -23,6 +23,17 @@ use rbond_core::types::Duplex;
 
 // ---------------------------------------------------------------- namespace helpers
 
+/// These tests create network namespaces: without root they are skipped with a message, so
+/// a plain `cargo test` as a user passes what it can run.
+fn root_or_skip() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("skipped: this test creates network namespaces and needs root");
+    }
+    root
+}
+
 fn run(args: &[&str]) -> std::process::Output {
     let out = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
     assert!(
@@ -325,6 +336,9 @@ fn tcp_both_ways(a: &Netns, b: &Netns, net: u8, len: usize) {
 
 #[test]
 fn bond_datapath_through_tap_and_isolated_slave() {
+    if !root_or_skip() {
+        return;
+    }
     let net = 1;
     let (a, b) = pair("dp", net);
     let bond_ip = Ipv4Addr::new(198, 18, net, 1);
@@ -383,6 +397,9 @@ fn bond_datapath_through_tap_and_isolated_slave() {
 
 #[test]
 fn link_events_carrier_and_ethtool() {
+    if !root_or_skip() {
+        return;
+    }
     let (a, b) = pair("ev", 2);
     let bname = b.0.clone();
     in_ns(&a, move || {
@@ -435,6 +452,9 @@ fn link_events_carrier_and_ethtool() {
 
 #[test]
 fn netlink_link_address_route_ops() {
+    if !root_or_skip() {
+        return;
+    }
     let (a, _b) = pair("nl", 3);
     in_ns(&a, || {
         assert!(netlink::link_by_name("nosuchdev0").unwrap().is_none());
@@ -488,6 +508,9 @@ fn netlink_link_address_route_ops() {
 
 #[test]
 fn isolation_drop_restores_state() {
+    if !root_or_skip() {
+        return;
+    }
     let (a, _b) = pair("is", 4);
     let sysctl = |ns: &Netns| {
         let out = ns.exec(&["cat", "/proc/sys/net/ipv6/conf/veth0/disable_ipv6"]);
@@ -533,6 +556,9 @@ fn isolation_drop_restores_state() {
 /// `FrameBatch` slots, jumbo frames included, and neither socket sees its own transmissions.
 #[test]
 fn packet_batch_send_and_receive() {
+    if !root_or_skip() {
+        return;
+    }
     use rbond::sys::packet::{FrameBatch, BATCH_MAX};
     let (a, b) = pair("bat", 61);
     a.ip(&["link", "set", "veth0", "mtu", "9000"]);

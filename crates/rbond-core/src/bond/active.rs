@@ -16,9 +16,9 @@ impl Bond {
     /// Not the one that carries the traffic: backup state (except tlb/alb, whose slaves
     /// always read `active`), and receive suppressed unless all_slaves_active.
     pub(crate) fn set_slave_inactive(&mut self, i: SlaveIdx) {
-        let (tlb, asa) = (self.opts.mode.is_tlb(), self.opts.all_slaves_active);
+        let (backup, asa) = (self.mode.ops().inactive_means_backup(), self.opts.all_slaves_active);
         let s = &mut self.slaves[i];
-        if !tlb {
+        if backup {
             s.backup = true;
         }
         s.inactive = !asa;
@@ -27,10 +27,10 @@ impl Bond {
     // ----- active slave --------------------------------------------------------------
 
     pub(super) fn primary_idx(&self) -> Option<SlaveIdx> {
-        if !self.opts.mode.uses_primary() {
+        if !self.mode.ops().uses_primary() {
             return None;
         }
-        self.opts.primary.as_deref().and_then(|p| self.slave_index(p))
+        self.opts.primary.as_deref().and_then(|p| self.pos_by_name(p))
     }
 
     /// Re-runs the active slave choice (§6.4) and applies a change.
@@ -53,7 +53,7 @@ impl Bond {
             s.link = LinkState::Up;
             s.delay_until = now;
             s.last_link_up = now;
-            if self.opts.mode.uses_primary() {
+            if self.mode.ops().uses_primary() {
                 let n = s.name.clone();
                 self.log(Level::Info, Some(&n), format!("making interface the new active one {elapsed} ms earlier"));
             }
@@ -65,13 +65,14 @@ impl Bond {
         self.update_carrier();
     }
 
-    /// bond_change_active_slave: flags, MACs, peer notification (§6.4 failover actions).
+    /// bond_change_active_slave: flags, the mode's tables, then in mode 1 fail_over_mac and
+    /// peer notification (§6.4 failover actions).
     pub(super) fn change_active(&mut self, new: Option<SlaveIdx>, now: Millis) {
         let old = self.curr_active;
-        let mode = self.opts.mode;
-        let old_name = old.and_then(|o| self.slaves.get(o)).map(|s| s.name.clone());
-        let new_name = new.map(|n| self.slaves[n].name.clone());
-        if mode.uses_primary() {
+        let uses_primary = self.mode.ops().uses_primary();
+        let old_id = old.and_then(|o| self.slaves.get(o)).map(|s| s.id);
+        let new_id = new.map(|n| self.slaves[n].id);
+        if uses_primary {
             if let Some(o) = old.filter(|&o| o < self.slaves.len()) {
                 self.set_slave_inactive(o);
             }
@@ -81,10 +82,9 @@ impl Bond {
             }
         }
         self.curr_active = new;
-        if mode.is_tlb() {
-            self.tlb.active_changed(old, new);
-        }
-        if mode == Mode::ActiveBackup {
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().active_changed(&v, old, new);
+        if self.mode.ops().announces_failover() {
             if let Some(n) = new {
                 self.apply_fail_over_mac(old, n);
             }
@@ -100,48 +100,20 @@ impl Bond {
                 }
             }
         }
-        if mode.uses_primary() {
-            match &new_name {
-                Some(n) => self.log(Level::Info, Some(n), "making interface the new active one".into()),
+        if uses_primary {
+            match new {
+                Some(n) => {
+                    let name = self.slaves[n].name.clone();
+                    self.log(Level::Info, Some(&name), "making interface the new active one".into())
+                }
                 None if old.is_some() => {
                     self.log(Level::Warn, None, "now running without any active interface!".into())
                 }
                 None => {}
             }
         }
-        if old_name != new_name {
-            self.actions.push_back(Action::ActiveChanged { old: old_name, new: new_name });
-        }
-    }
-
-    pub(super) fn apply_fail_over_mac(&mut self, old: Option<SlaveIdx>, new: SlaveIdx) {
-        match self.opts.fail_over_mac {
-            FailOverMac::None => {}
-            FailOverMac::Active => {
-                // The bond takes the new active slave's MAC.
-                let m = self.slaves[new].cur_mac;
-                if m != self.mac {
-                    self.mac = m;
-                    self.actions.push_back(Action::SetBondMac(m));
-                }
-            }
-            FailOverMac::Follow => {
-                // The new active gets the bond MAC; the old one gets the new one's MAC.
-                let bond_mac = self.mac;
-                let holder = old
-                    .filter(|&o| o < self.slaves.len() && o != new)
-                    .or_else(|| self.slaves.iter().position(|s| s.cur_mac == bond_mac).filter(|&h| h != new));
-                let new_prev = self.slaves[new].cur_mac;
-                if new_prev == bond_mac {
-                    return;
-                }
-                let new_name = self.slaves[new].name.clone();
-                self.set_slave_mac(&new_name, bond_mac);
-                if let Some(h) = holder {
-                    let hn = self.slaves[h].name.clone();
-                    self.set_slave_mac(&hn, new_prev);
-                }
-            }
+        if old_id != new_id {
+            self.actions.push_back(Action::ActiveChanged { old: old_id, new: new_id });
         }
     }
 
@@ -158,10 +130,22 @@ impl Bond {
             return;
         }
         if self.should_notify_peers() {
-            let s = &self.slaves[self.curr_active.unwrap()];
-            self.actions.push_back(Action::NotifyPeers { slave: s.name.clone(), mac: self.mac });
+            let id = self.slaves[self.curr_active.expect("checked by should_notify_peers")].id;
+            self.announce(id);
         }
         self.send_peer_notif -= 1;
+    }
+
+    /// One peer notification (§6.6): for each address of the bond a gratuitous ARP
+    /// (IPv4) or an unsolicited NA (IPv6), from the bond MAC, on slave `id`.
+    fn announce(&mut self, id: SlaveId) {
+        let mac = self.mac;
+        for &a in &self.local_v4 {
+            self.actions.push_back(Action::SendFrame { slave: id, frame: crate::frame::gratuitous_arp(mac, a) });
+        }
+        for &a in &self.local_v6 {
+            self.actions.push_back(Action::SendFrame { slave: id, frame: crate::frame::unsolicited_na(mac, a, false) });
+        }
     }
 
     pub(super) fn peer_notify_tick(&mut self) {

@@ -1,11 +1,10 @@
 //! Administrative events: bring the bond up/down, its MAC, enslave and release, option
-//! writes (the sysfs equivalents, reference §1) and per-slave settings.
+//! writes (the sysfs and `ip link` equivalents, reference §1) and per-slave settings.
 
 use super::*;
+use crate::options::{lookup, target_list_items, Errno, Opt, OptError};
 
 impl Bond {
-    // ----- admin events --------------------------------------------------------------
-
     /// `ip link set <bond> up|down`.
     pub fn set_admin_up(&mut self, up: bool, now: Millis) {
         if up == self.admin_up {
@@ -28,7 +27,7 @@ impl Bond {
 
     /// The administrator sets the bond's MAC address (`ip link set bond0 address ...`).
     pub fn set_bond_mac(&mut self, mac: MacAddr) {
-        if self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac == FailOverMac::Active {
+        if self.mode.ops().bond_mac_follows_active(&self.opts) {
             // fail_over_mac=active: a manual change is silently ignored (§6.5); the device
             // gets its MAC back.
             self.actions.push_back(Action::SetBondMac(self.mac));
@@ -37,31 +36,33 @@ impl Bond {
         self.mac = mac;
         self.mac_random = false;
         self.actions.push_back(Action::SetBondMac(mac));
-        let names: Vec<String> = self.slaves.iter().map(|s| s.name.clone()).collect();
-        for n in names {
-            self.set_slave_mac(&n, mac);
+        for i in 0..self.slaves.len() {
+            self.set_slave_mac(i, mac);
         }
     }
 
-    pub(super) fn set_slave_mac(&mut self, name: &str, mac: MacAddr) {
-        if let Some(i) = self.slave_index(name) {
-            self.slaves[i].cur_mac = mac;
+    pub(crate) fn set_slave_mac(&mut self, i: SlaveIdx, mac: MacAddr) {
+        self.slaves[i].cur_mac = mac;
+        self.actions.push_back(Action::SetSlaveMac { slave: self.slaves[i].id, mac });
+    }
+
+    /// The driver saw slave `id` renamed (`ip link set eth0 name ren0`): status, logs and
+    /// name-based commands follow the new name; the id stays.
+    pub fn rename_slave(&mut self, id: SlaveId, new_name: &str) {
+        if let Some(i) = self.pos(id) {
+            self.slaves[i].name = new_name.to_string();
         }
-        self.actions.push_back(Action::SetSlaveMac { slave: name.to_string(), mac });
     }
 
-    pub(super) fn slaves_keep_own_mac(&self) -> bool {
-        self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac != FailOverMac::None
-    }
-
-    /// Enslaves an interface whose existence the driver has checked. `perm` is its MAC
-    /// now; `obs` its link. Returns the kernel's notes.
-    pub fn enslave(&mut self, name: &str, perm: MacAddr, obs: LinkObservation, now: Millis) -> Result<Vec<String>, OptError> {
+    /// Enslaves an interface whose existence the driver has checked. `id` is the driver's
+    /// stable id for it (its ifindex), `perm` its MAC now, `obs` its link. Returns the
+    /// kernel's notes.
+    pub fn enslave(&mut self, id: SlaveId, name: &str, perm: MacAddr, obs: LinkObservation, now: Millis) -> Result<Vec<String>, OptError> {
         let opt = "slaves";
         if name == self.name {
-            return Err(OptError::new(opt, Errno::EPERM, vec!["Error: Cannot enslave bond to itself.".into(),]));
+            return Err(OptError::new(opt, Errno::EPERM, vec!["Error: Cannot enslave bond to itself.".into()]));
         }
-        if self.slave_index(name).is_some() {
+        if self.pos(id).is_some() || self.pos_by_name(name).is_some() {
             return Err(OptError::new(
                 opt,
                 Errno::EBUSY,
@@ -72,45 +73,43 @@ impl Bond {
             ));
         }
         let mut notes = Vec::new();
-        let first = self.slaves.is_empty();
-        if first && self.mac_random {
+        if self.slaves.is_empty() && self.mac_random {
             // The bond takes the first slave's MAC (§6.1).
             self.mac = perm;
             self.mac_random = false;
             self.actions.push_back(Action::SetBondMac(perm));
         }
-        let mut s = Slave::new(name, perm, obs, now);
+        let mut s = Slave::new(id, name, perm, obs, now);
         let monitor_on = self.opts.miimon > 0 || self.opts.arp_interval > 0;
         s.link = if !monitor_on || s.mii_link_up() { LinkState::Up } else { LinkState::Down };
         if s.link == LinkState::Up && self.opts.miimon > 0 && self.opts.updelay > 0 {
             s.link = LinkState::Back;
             s.delay_until = now + self.opts.updelay_ms() as u64;
         }
-        if self.opts.mode.is_tlb() && s.speed_mbps.is_none() && s.link == LinkState::Up {
+        // Modes that need the speed (4, 5, 6) keep a slave without one down (the kernel's
+        // bond_enslave with bond_needs_speed_duplex).
+        if self.mode.ops().needs_speed() && s.speed_mbps.is_none() && s.link == LinkState::Up {
             s.link = LinkState::Down;
             notes.push("failed to get link speed/duplex".into());
         }
         s.last_link_up = now;
         self.slaves.push(s);
         let i = self.slaves.len() - 1;
-        // Modes 1 and 4 start new slaves as backups, tlb/alb as not receiving; the others
-        // are active at once. The selection below activates the chosen one.
-        if matches!(self.opts.mode, Mode::BalanceRr | Mode::BalanceXor | Mode::Broadcast) {
+        // Modes 0, 2, 3 start new slaves active; the others as backups (or not receiving)
+        // until the selection (or LACP) activates one.
+        if self.mode.ops().new_slave_active() {
             self.set_slave_active(i);
         } else {
             self.set_slave_inactive(i);
         }
-        if !self.slaves_keep_own_mac() {
-            let mac = self.mac;
-            self.set_slave_mac(name, mac);
+        if !self.mode.ops().slaves_keep_own_mac(&self.opts) {
+            self.set_slave_mac(i, self.mac);
         }
-        if self.opts.mode.uses_primary() && self.opts.primary.as_deref() == Some(name) {
+        if self.mode.ops().uses_primary() && self.opts.primary.as_deref() == Some(name) {
             self.force_primary = true;
         }
-        if self.opts.mode.is_tlb() {
-            self.tlb.slave_added(i);
-            self.tlb.force_rebalance();
-        }
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().slave_added(&v, i);
         if self.admin_up && self.next_mii.is_none() {
             self.schedule_monitors(now);
         }
@@ -127,34 +126,40 @@ impl Bond {
         Ok(notes)
     }
 
-    /// Releases a slave; the driver restores its permanent MAC and device state.
-    pub fn release(&mut self, name: &str, now: Millis) -> Result<(), OptError> {
-        let Some(i) = self.slave_index(name) else {
-            return Err(OptError::new("slaves", Errno::EINVAL, vec![format!("option slaves: invalid value (-{name})")]));
-        };
+    /// `echo -<ifname> > .../slaves`: releases the slave called `name`, or refuses as the
+    /// kernel does when it is not our slave.
+    pub fn release_named(&mut self, name: &str, now: Millis) -> Result<SlaveId, OptError> {
+        let id = self.slave_id(name).ok_or_else(|| OptError::new("slaves", Errno::EINVAL, vec![format!("option slaves: invalid value (-{name})")]))?;
+        self.release(id, now);
+        Ok(id)
+    }
+
+    /// Releases slave `id` (nothing happens for an unknown id); the driver restores its
+    /// device. The slave's permanent MAC comes back as an action unless the mode never
+    /// changed it.
+    pub fn release(&mut self, id: SlaveId, now: Millis) {
+        let Some(i) = self.pos(id) else { return };
         let was_active = self.curr_active == Some(i);
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().slave_removed(&v, i);
+        let restore = self.mode.ops().restores_mac_on_release(&self.opts);
         let s = self.slaves.remove(i);
-        if self.opts.mode.is_tlb() {
-            self.tlb.slave_released(i);
-        }
         self.curr_active = match self.curr_active {
             Some(c) if c == i => None,
             Some(c) if c > i => Some(c - 1),
             c => c,
         };
-        let restore = !(self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac == FailOverMac::Active);
         if restore {
-            self.actions.push_back(Action::SetSlaveMac { slave: s.name.clone(), mac: s.perm_hwaddr });
+            self.actions.push_back(Action::SetSlaveMac { slave: s.id, mac: s.perm_hwaddr });
         }
         let how = if was_active { "Releasing active interface" } else { "Releasing backup interface" };
-        self.log(Level::Info, Some(name), how.into());
+        self.log(Level::Info, Some(&s.name), how.into());
         self.arp_probe_rotor = None;
         if self.slaves.is_empty() {
             self.after_last_release();
         }
         self.reselect(now);
         self.update_carrier();
-        Ok(())
     }
 
     /// The kernel gives a bond without slaves a new random MAC (§6.1), so the bond does not
@@ -181,10 +186,13 @@ impl Bond {
     /// randomness itself).
     pub fn seed_rng(&mut self, seed: u32) {
         self.rng = seed | 1;
+        if self.slaves.is_empty() {
+            self.mode = ModeState::new(self.opts.mode, self.rng);
+        }
     }
 
     pub(super) fn next_random(&mut self) -> u32 {
-        // xorshift32: cheap, and good enough to spread frames and pick MACs.
+        // xorshift32: cheap, and good enough to pick MACs.
         let mut x = self.rng;
         x ^= x << 13;
         x ^= x >> 17;
@@ -196,17 +204,17 @@ impl Bond {
     /// Deleting the bond: every slave goes at once, with its MAC restored, and without the
     /// failovers (selection, peer notification) that releasing them one by one would cause.
     pub fn release_all(&mut self) {
-        let keep_mac = self.opts.mode == Mode::ActiveBackup && self.opts.fail_over_mac == FailOverMac::Active;
+        let restore = self.mode.ops().restores_mac_on_release(&self.opts);
         let slaves = std::mem::take(&mut self.slaves);
         for s in slaves {
-            if !keep_mac {
-                self.actions.push_back(Action::SetSlaveMac { slave: s.name.clone(), mac: s.perm_hwaddr });
+            if restore {
+                self.actions.push_back(Action::SetSlaveMac { slave: s.id, mac: s.perm_hwaddr });
             }
             self.log(Level::Info, Some(&s.name), "Releasing backup interface".into());
         }
         self.curr_active = None;
         self.send_peer_notif = 0;
-        self.tlb = TxTable::new();
+        self.mode = ModeState::new(self.opts.mode, self.rng);
         self.after_last_release();
         self.rebuild_usable();
         self.update_carrier();
@@ -232,23 +240,63 @@ impl Bond {
         }
     }
 
-    /// `ip link add ... arp_ip_target a,b` (replace the list).
-    pub fn set_target_list(&mut self, name: &str, list: &str, now: Millis) -> Result<Vec<String>, OptError> {
+    /// One write in `ip link` form: as sysfs, except that a target option given without a
+    /// leading `+`/`-` is a comma-separated list that replaces the targets.
+    fn set_option_iplink(&mut self, name: &str, value: &str, now: Millis) -> Result<Vec<String>, OptError> {
+        let Some(d) = lookup(name) else { return Err(crate::options::unknown_option(name)) };
+        if target_list_items(d.id, value).is_none() {
+            return self.set_option(name, value, now);
+        }
+        self.opts.precheck(d, &self.ctx())?;
         let old = self.opts.clone();
-        let w = self.opts.set_target_list(name, list)?;
-        self.after_option_change(Opt::ArpIpTarget, &old, now);
+        let w = self.opts.set_target_list(name, value)?;
+        self.after_option_change(d.id, &old, now);
         Ok(w)
     }
 
+    /// Several writes, all or nothing (`ip link add/set ... type bond` with options, or
+    /// `rbond up` on a running bond): they are tried on a copy of the bond first, so a
+    /// refusal changes nothing. Returns the warnings of all writes.
+    pub fn set_options(&mut self, writes: &[(String, String)], now: Millis) -> Result<Vec<String>, OptError> {
+        self.check_options(writes, now)?;
+        let mut warnings = Vec::new();
+        for (k, v) in writes {
+            warnings.extend(self.set_option_iplink(k, v, now)?);
+        }
+        Ok(warnings)
+    }
+
+    /// The dry run of `set_options`: what the writes would say, changing nothing.
+    pub fn check_options(&self, writes: &[(String, String)], now: Millis) -> Result<Vec<String>, OptError> {
+        let mut dry = self.clone();
+        dry.actions.clear();
+        let mut warnings = Vec::new();
+        for (k, v) in writes {
+            warnings.extend(dry.set_option_iplink(k, v, now)?);
+        }
+        Ok(warnings)
+    }
+
+    /// The dry run for a bond that does not exist yet: `writes` on a fresh bond.
+    pub fn check_new(name: &str, writes: &[(String, String)]) -> Result<Vec<String>, OptError> {
+        Bond::new(name, MacAddr::ZERO, "").check_options(writes, 0)
+    }
+
     pub(super) fn after_option_change(&mut self, id: Opt, old: &BondOptions, now: Millis) {
+        if self.opts.mode != old.mode {
+            // The mode is only written without slaves: a fresh component.
+            self.mode = ModeState::new(self.opts.mode, self.rng);
+            self.rebuild_usable();
+        }
         match id {
             Opt::Miimon | Opt::ArpInterval | Opt::Mode
-                if (old.miimon != self.opts.miimon || old.arp_interval != self.opts.arp_interval) => {
-                    self.next_mii = None;
-                    if self.admin_up {
-                        self.schedule_monitors(now);
-                    }
+                if (old.miimon != self.opts.miimon || old.arp_interval != self.opts.arp_interval) =>
+            {
+                self.next_mii = None;
+                if self.admin_up {
+                    self.schedule_monitors(now);
                 }
+            }
             Opt::Primary => {
                 // A primary that is enslaved becomes active if its link is up, whatever
                 // primary_reselect says (§1.3).
@@ -258,7 +306,7 @@ impl Bond {
             Opt::PrimaryReselect => self.reselect(now),
             Opt::AllSlavesActive => {
                 let asa = self.opts.all_slaves_active;
-                let tlb = self.opts.mode.is_tlb();
+                let tlb = !self.mode.ops().inactive_means_backup();
                 let active = self.curr_active;
                 for (i, s) in self.slaves.iter_mut().enumerate() {
                     s.inactive = (s.backup || (tlb && Some(i) != active)) && !asa;
@@ -283,7 +331,7 @@ impl Bond {
             }
             return Ok(());
         }
-        let Some(i) = self.slave_index(name) else {
+        let Some(i) = self.pos_by_name(name) else {
             return Err(OptError::new(
                 opt,
                 Errno::EINVAL,
@@ -321,7 +369,7 @@ impl Bond {
         if qid > 16 {
             return Err(bad("queue id above the bond's 16 tx queues"));
         }
-        let i = self.slave_index(ifname).ok_or_else(|| bad("not a slave of this bond"))?;
+        let i = self.pos_by_name(ifname).ok_or_else(|| bad("not a slave of this bond"))?;
         if qid != 0 && self.slaves.iter().enumerate().any(|(j, s)| j != i && s.queue_id == qid) {
             return Err(bad("queue id already used by another slave"));
         }
@@ -331,7 +379,7 @@ impl Bond {
 
     /// Per-slave `prio` (netlink IFLA_BOND_SLAVE_PRIO); re-runs the selection.
     pub fn set_slave_prio(&mut self, name: &str, prio: i32, now: Millis) -> Result<(), OptError> {
-        let i = self.slave_index(name).ok_or_else(|| {
+        let i = self.pos_by_name(name).ok_or_else(|| {
             OptError::new("prio", Errno::EINVAL, vec![format!("(slave {name}): Device is not our slave")])
         })?;
         self.slaves[i].prio = prio;

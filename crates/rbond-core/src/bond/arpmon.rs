@@ -127,12 +127,12 @@ fn send_probes(b: &mut Bond, i: SlaveIdx, now: Millis) {
         .copied()
         .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
     let mac = b.slaves[i].cur_mac;
-    let name = b.slaves[i].name.clone();
-    for t in b.opts.arp_ip_targets.clone() {
-        b.actions.push_back(Action::SendFrame { slave: name.clone(), frame: frame::build::arp_request(mac, src, t, None) });
+    let id = b.slaves[i].id;
+    for &t in &b.opts.arp_ip_targets {
+        b.actions.push_back(Action::SendFrame { slave: id, frame: frame::build::arp_request(mac, src, t, None) });
     }
-    for t in b.opts.ns_ip6_targets.clone() {
-        b.actions.push_back(Action::SendFrame { slave: name.clone(), frame: frame::build::neighbor_solicitation(mac, src6, t) });
+    for &t in &b.opts.ns_ip6_targets {
+        b.actions.push_back(Action::SendFrame { slave: id, frame: frame::build::neighbor_solicitation(mac, src6, t) });
     }
     b.slaves[i].last_tx = now;
 }

@@ -1,17 +1,10 @@
-//! The bond's carrier, the list of slaves that can transmit, and the 802.3ad inputs.
+//! The bond's carrier and the list of slaves that can transmit; both follow the mode's rules.
 
 use super::*;
 
 impl Bond {
-    // ----- carrier and the tx array ------------------------------------------------------
-
     pub(super) fn carrier_now(&self) -> bool {
-        if self.opts.mode == Mode::Ieee8023ad {
-            let enabled = self.slaves.iter().filter(|s| s.ad_enabled && s.link == LinkState::Up).count() as u32;
-            self.ad_aggregator.is_some() && enabled >= self.opts.min_links.max(1)
-        } else {
-            self.slaves.iter().any(|s| s.link == LinkState::Up)
-        }
+        self.mode.ops().carrier(&self.view())
     }
 
     pub(super) fn update_carrier(&mut self) {
@@ -22,52 +15,47 @@ impl Bond {
         }
     }
 
+    /// Rebuilds the transmit array (positions and ids) after a slave's state changed.
     pub(super) fn rebuild_usable(&mut self) {
         self.usable.clear();
-        let mode = self.opts.mode;
+        self.usable_ids.clear();
         for (i, s) in self.slaves.iter().enumerate() {
-            let ok = match mode {
-                Mode::Ieee8023ad => s.can_tx() && s.ad_enabled,
-                Mode::BalanceTlb | Mode::BalanceAlb => {
-                    s.obs.admin_up && s.obs.carrier && s.link == LinkState::Up
-                }
-                _ => s.can_tx(),
-            };
-            if ok {
+            if self.mode.ops().usable(s) {
                 self.usable.push(i);
+                self.usable_ids.push(s.id);
             }
         }
-        if mode.is_tlb() {
-            self.tlb_slaves.clear();
-            for (i, s) in self.slaves.iter().enumerate() {
-                self.tlb_slaves.push(TlbSlave {
-                    idx: i,
-                    speed_mbps: s.speed_mbps.unwrap_or(0),
-                    usable: self.usable.contains(&i),
-                });
-            }
-        }
+        let v = View {
+            opts: &self.opts,
+            slaves: &self.slaves,
+            active: self.curr_active,
+            usable: &self.usable,
+            usable_ids: &self.usable_ids,
+        };
+        self.mode.ops_mut().usable_changed(&v);
     }
 
-    // ----- 802.3ad inputs (the LACP machines come in a later issue) --------------------
+    // ----- 802.3ad inputs from the LACP machines -------------------------------------------
 
     /// The LACP machines enable or disable a port (COLL_DIST in the active aggregator, §4.8).
-    pub fn ad_set_port_enabled(&mut self, name: &str, enabled: bool) {
-        if let Some(i) = self.slave_index(name) {
-            self.slaves[i].ad_enabled = enabled;
-            if enabled {
-                self.set_slave_active(i);
-            } else {
-                self.set_slave_inactive(i);
-            }
-            self.rebuild_usable();
-            self.update_carrier();
+    pub fn ad_set_port_enabled(&mut self, id: SlaveId, enabled: bool) {
+        let Some(i) = self.pos(id) else { return };
+        let Some(ad) = self.mode.as_8023ad_mut() else { return };
+        ad.set_port_enabled(id, enabled);
+        if enabled {
+            self.set_slave_active(i);
+        } else {
+            self.set_slave_inactive(i);
         }
+        self.rebuild_usable();
+        self.update_carrier();
     }
 
     /// The active aggregator, as the LACP machines report it.
     pub fn ad_set_active_aggregator(&mut self, agg: Option<crate::status::AggregatorInfo>) {
-        self.ad_aggregator = agg;
+        if let Some(ad) = self.mode.as_8023ad_mut() {
+            ad.set_active_aggregator(agg);
+        }
         self.update_carrier();
     }
 }

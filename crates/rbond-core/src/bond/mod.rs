@@ -1,53 +1,41 @@
 //! The bond: one state machine that takes events and emits actions (sans-IO).
 //!
-//! Events in: `enslave`, `release`, `set_option`, `set_admin_up`, `link_observed`
-//! (carrier/speed seen by the driver), `tick(now)`, and per frame `tx_target` / `rx_verdict`.
-//! Actions out: `poll_action()` yields MAC changes, carrier changes, frames to send and log
-//! lines, which the driver carries out. `poll_timeout()` says when `tick` is due next.
+//! Events in: `enslave`, `release`, option writes (`set_option`, `set_options`),
+//! `set_admin_up`, `link_observed` (carrier/speed seen by the driver), `set_local_addrs`,
+//! `tick(now)`, and per frame `tx` (a frame from the bond device) and `rx` (a frame received
+//! on a slave; it also feeds the receive side of the link monitors and the mode's hook).
+//! Actions out: `poll_action()` yields MAC changes, carrier changes, frames the bond sends on
+//! its own (gratuitous ARP, unsolicited NA, ARP/NS probes) and log lines, which the driver
+//! carries out. `poll_timeout()` says when `tick` is due next. Everything else is a query
+//! without side effects.
 //!
-//! The per-frame calls (`tx_target`, `rx_verdict`) allocate nothing: the list of slaves that
-//! can transmit is rebuilt only when a slave's state changes.
+//! Slaves are known by their [`SlaveId`] (the driver's interface index) to the driver and in
+//! actions; positions in the slave list stay inside the core.
+//!
+//! Mode-specific behaviour lives in one component per mode family (`mode/`); this module and
+//! its siblings hold what all modes share: slaves, options, link monitors, the active slave.
+//!
+//! The per-frame calls (`tx`, `rx`) allocate nothing: the list of slaves that can transmit is
+//! rebuilt only when a slave's state changes.
 
 pub mod mii;
+pub mod mode;
 pub mod select;
 pub mod slave;
-mod status;
 mod active;
 mod admin;
+mod arpmon;
 mod carrier;
 mod datapath;
 mod monitor;
+mod status;
 
-use crate::frame;
-use crate::hash::xmit_hash;
-use crate::options::{
-    lookup, BondOptions, Errno, FailOverMac, Opt, OptError, SetContext,
-};
-use crate::tlb::{TlbSlave, TxTable};
+use crate::options::{BondOptions, SetContext};
 use crate::types::*;
-use mii::MiiCommit;
+pub use mode::{RxDecision, TxDecision};
+use mode::{ModeState, View};
 pub use slave::Slave;
 use std::collections::VecDeque;
-
-/// Where a frame from the bond device goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TxTarget {
-    Drop,
-    Slave(SlaveIdx),
-    /// A copy on every slave in [`Bond::tx_slaves`] (broadcast mode).
-    AllUsable,
-}
-
-/// What happens to a frame received on a slave.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RxVerdict {
-    /// Hand it to the bond device.
-    Deliver,
-    /// Suppressed (inactive slave, or not for the bond).
-    Drop,
-    /// A LACPDU or marker for the 802.3ad machines (consumed, not delivered).
-    Lacp,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -56,52 +44,48 @@ pub enum Level {
     Warn,
 }
 
-/// What the driver must do. Slaves are named (not indexed) so actions stay valid
-/// whatever happens to the slave list afterwards.
+/// What the driver must do. Slaves are named by their stable id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Program a slave's MAC address.
-    SetSlaveMac { slave: String, mac: MacAddr },
+    SetSlaveMac { slave: SlaveId, mac: MacAddr },
     /// Program the bond device's MAC address.
     SetBondMac(MacAddr),
     /// Turn the bond device's carrier on or off.
     SetCarrier(bool),
-    /// Send a control frame (no vnet header) on a slave.
-    SendFrame { slave: String, frame: Vec<u8> },
-    /// Announce the bond's addresses (gratuitous ARP / unsolicited NA, §6.6) on a slave,
-    /// using the bond MAC. The driver knows the addresses; the core decides when.
-    NotifyPeers { slave: String, mac: MacAddr },
+    /// Send a frame the bond originates (no vnet header) on a slave: gratuitous ARP and
+    /// unsolicited NA (§6.6), ARP and NS probes (§7.2).
+    SendFrame { slave: SlaveId, frame: Vec<u8> },
     /// The current active slave changed (modes 1, 5, 6; informational).
-    ActiveChanged { old: Option<String>, new: Option<String> },
+    ActiveChanged { old: Option<SlaveId>, new: Option<SlaveId> },
     /// A kernel-style log line. `slave` adds the `(slave <if>): ` part.
     Log { level: Level, slave: Option<String>, msg: String },
 }
 
-/// Clone is for dry runs of several option writes (all or nothing); not for the data path.
+/// Clone is for dry runs of option writes (all or nothing); not for the data path.
 #[derive(Clone)]
 pub struct Bond {
-    pub name: String,
+    name: String,
     /// Kernel release shown in the /proc header.
-    pub release: String,
-    pub opts: BondOptions,
-    pub mac: MacAddr,
+    release: String,
+    opts: BondOptions,
+    mac: MacAddr,
     /// True while the bond MAC is the random one it was created with (§6.1).
     mac_random: bool,
-    pub admin_up: bool,
+    admin_up: bool,
     slaves: Vec<Slave>,
     curr_active: Option<SlaveIdx>,
     force_primary: bool,
     carrier: bool,
-    /// Slaves that can transmit, in slave order (xor/802.3ad/broadcast/tlb use it).
+    /// Slaves that can transmit, in slave order, as positions and as ids.
     usable: Vec<SlaveIdx>,
-    rr_counter: u32,
+    usable_ids: Vec<SlaveId>,
     rng: u32,
+    /// The next tick of the link monitor (MII or ARP).
     next_mii: Option<Millis>,
     send_peer_notif: u32,
-    tlb: TxTable,
-    tlb_slaves: Vec<TlbSlave>,
-    /// 802.3ad: the active aggregator as the LACP machines report it.
-    ad_aggregator: Option<crate::status::AggregatorInfo>,
+    /// The current mode's component.
+    mode: ModeState,
     actions: VecDeque<Action>,
     local_v4: Vec<std::net::Ipv4Addr>,
     local_v6: Vec<std::net::Ipv6Addr>,
@@ -112,10 +96,13 @@ pub struct Bond {
 impl Bond {
     /// A new bond, administratively down, with the (random) MAC its device was created with.
     pub fn new(name: &str, mac: MacAddr, release: &str) -> Bond {
+        let opts = BondOptions::default();
+        let rng = 0x9e37_79b9;
         Bond {
             name: name.to_string(),
             release: release.to_string(),
-            opts: BondOptions::default(),
+            mode: ModeState::new(opts.mode, rng),
+            opts,
             mac,
             mac_random: true,
             admin_up: false,
@@ -124,13 +111,10 @@ impl Bond {
             force_primary: false,
             carrier: false,
             usable: Vec::with_capacity(64),
-            rr_counter: 0,
-            rng: 0x9e37_79b9,
+            usable_ids: Vec::with_capacity(64),
+            rng,
             next_mii: None,
             send_peer_notif: 0,
-            tlb: TxTable::new(),
-            tlb_slaves: Vec::new(),
-            ad_aggregator: None,
             actions: VecDeque::new(),
             local_v4: Vec::new(),
             local_v6: Vec::new(),
@@ -138,36 +122,80 @@ impl Bond {
         }
     }
 
-    // ----- queries -------------------------------------------------------------------
+    // ----- queries (no side effects) --------------------------------------------------
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn opts(&self) -> &BondOptions {
+        &self.opts
+    }
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+    pub fn admin_up(&self) -> bool {
+        self.admin_up
+    }
     pub fn slaves(&self) -> &[Slave] {
         &self.slaves
     }
-    pub fn slave_index(&self, name: &str) -> Option<SlaveIdx> {
-        self.slaves.iter().position(|s| s.name == name)
+    pub fn slave(&self, id: SlaveId) -> Option<&Slave> {
+        self.slaves.iter().find(|s| s.id == id)
     }
-    pub fn active_slave(&self) -> Option<SlaveIdx> {
-        self.curr_active
+    /// The id of the slave called `name` now.
+    pub fn slave_id(&self, name: &str) -> Option<SlaveId> {
+        self.slaves.iter().find(|s| s.name == name).map(|s| s.id)
+    }
+    pub fn active_slave(&self) -> Option<SlaveId> {
+        self.curr_active.map(|i| self.slaves[i].id)
     }
     pub fn carrier(&self) -> bool {
         self.carrier
     }
     /// Slaves that can transmit now, in slave order.
-    pub fn tx_slaves(&self) -> &[SlaveIdx] {
-        &self.usable
+    pub fn tx_slaves(&self) -> &[SlaveId] {
+        &self.usable_ids
     }
+    /// The current mode's component (tables and LACP state, for status and tests).
+    pub fn mode_state(&self) -> &ModeState {
+        &self.mode
+    }
+    /// When `tick` must be called next (None: no timer is running).
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let mode = if self.admin_up { self.mode.ops().poll_timeout(&self.view()) } else { None };
+        [self.next_mii, mode, self.next_delay_deadline()].into_iter().flatten().min()
+    }
+
+    // ----- what the driver must do ------------------------------------------------------
+
     /// The next action for the driver, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
-    /// When `tick` must be called next (None: no timer is running).
-    pub fn poll_timeout(&self) -> Option<Millis> {
-        let tlb = if self.admin_up && self.opts.mode.is_tlb() { Some(self.tlb.next_deadline()) } else { None };
-        [self.next_mii, tlb, self.next_delay_deadline()].into_iter().flatten().min()
+
+    // ----- shared helpers -----------------------------------------------------------------
+
+    /// Position of slave `id` in the slave list.
+    pub(crate) fn pos(&self, id: SlaveId) -> Option<SlaveIdx> {
+        self.slaves.iter().position(|s| s.id == id)
+    }
+    pub(crate) fn pos_by_name(&self, name: &str) -> Option<SlaveIdx> {
+        self.slaves.iter().position(|s| s.name == name)
+    }
+
+    /// The read-only picture a mode component gets.
+    pub(crate) fn view(&self) -> View<'_> {
+        View {
+            opts: &self.opts,
+            slaves: &self.slaves,
+            active: self.curr_active,
+            usable: &self.usable,
+            usable_ids: &self.usable_ids,
+        }
     }
 
     /// The earliest end of a running updelay/downdelay (MII monitor only).
-    pub(super) fn next_delay_deadline(&self) -> Option<Millis> {
+    pub(crate) fn next_delay_deadline(&self) -> Option<Millis> {
         if !self.admin_up || self.opts.miimon == 0 {
             return None;
         }
@@ -178,14 +206,11 @@ impl Bond {
             .min()
     }
 
-    pub(super) fn log(&mut self, level: Level, slave: Option<&str>, msg: String) {
+    pub(crate) fn log(&mut self, level: Level, slave: Option<&str>, msg: String) {
         self.actions.push_back(Action::Log { level, slave: slave.map(str::to_string), msg });
     }
 
-    pub(super) fn ctx(&self) -> SetContext {
+    pub(crate) fn ctx(&self) -> SetContext {
         SetContext { has_slaves: !self.slaves.is_empty(), is_up: self.admin_up }
     }
 }
-
-mod arpmon;
-pub(crate) use arpmon::{arpmon_rx, arpmon_tick};

@@ -2,6 +2,7 @@
 //! link observations the driver feeds in, and the ARP monitor's tick (`arpmon.rs`, §7.2).
 
 use super::*;
+use super::mii::MiiCommit;
 
 impl Bond {
     // ----- link monitoring -----------------------------------------------------------
@@ -23,8 +24,8 @@ impl Bond {
     /// The driver saw a slave's link (netlink event or poll). With the MII monitor on, a
     /// change runs an inspection at once instead of waiting for the next tick: failover
     /// starts at the event, and up/down delays still count whole miimon steps from it.
-    pub fn link_observed(&mut self, name: &str, obs: LinkObservation, now: Millis) {
-        let Some(i) = self.slave_index(name) else { return };
+    pub fn link_observed(&mut self, id: SlaveId, obs: LinkObservation, now: Millis) {
+        let Some(i) = self.pos(id) else { return };
         let before = self.slaves[i].mii_link_up();
         self.slaves[i].obs = obs;
         if obs.speed_mbps.is_some() {
@@ -73,9 +74,9 @@ impl Bond {
                 self.next_mii = Some(next);
             }
         }
-        if self.admin_up && self.opts.mode.is_tlb() && self.opts.tlb_dynamic_lb {
-            let active = self.curr_active;
-            self.tlb.tick(now, active);
+        if self.admin_up && self.mode.ops().poll_timeout(&self.view()).is_some_and(|t| t <= now) {
+            let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+            self.mode.ops_mut().tick(&v, now, &mut self.actions);
         }
     }
 
@@ -90,16 +91,8 @@ impl Bond {
         let mut reselect = false;
         let mut logs = Vec::new();
         for i in which {
-            let ignore_updelay = if self.opts.mode == Mode::ActiveBackup {
-                self.curr_active.is_none()
-            } else {
-                self.usable.is_empty()
-            };
-            let role = match (self.opts.mode == Mode::ActiveBackup, self.curr_active == Some(i)) {
-                (false, _) => "",
-                (true, true) => "active ",
-                (true, false) => "backup ",
-            };
+            let ignore_updelay = self.mode.ops().ignore_updelay(&self.view());
+            let role = self.mode.ops().log_role(&self.view(), i);
             let link_up = self.slaves[i].mii_link_up();
             let p = mii::MiiParams { updelay: up, downdelay: down, miimon, ignore_updelay, role };
             let commit = mii::inspect(&mut self.slaves[i], link_up, &p, now, &mut logs);
@@ -122,10 +115,10 @@ impl Bond {
 
     /// Commit to UP (§7.1). Returns whether the active slave must be reselected.
     pub(super) fn commit_up(&mut self, i: SlaveIdx, now: Millis) -> bool {
-        let mode = self.opts.mode;
+        let needs_speed = self.mode.ops().needs_speed();
         let s = &mut self.slaves[i];
         s.update_speed_duplex();
-        if matches!(mode, Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb) && s.speed_mbps.is_none() {
+        if needs_speed && s.speed_mbps.is_none() {
             s.link = LinkState::Down;
             let n = s.name.clone();
             self.log(Level::Warn, Some(&n), "failed to get link speed/duplex".into());
@@ -133,13 +126,9 @@ impl Bond {
         }
         s.link = LinkState::Up;
         s.last_link_up = now;
-        match mode {
-            // 802.3ad: backup until LACP enables the port; mode 1: the selection decides.
-            Mode::Ieee8023ad => s.backup = !s.ad_enabled,
-            Mode::ActiveBackup => {}
-            // bond_set_active_slave: the state only (tlb/alb keep their receive flag).
-            _ => s.backup = false,
-        }
+        // The mode's flags: 802.3ad waits for LACP, mode 1 for the selection, the others are
+        // active (bond_set_active_slave: the state only; tlb/alb keep their receive flag).
+        self.mode.ops().on_commit_up(s);
         let msg = format!(
             "link status definitely up, {} Mbps {} duplex",
             s.speed_mbps.unwrap_or(0),
@@ -147,9 +136,8 @@ impl Bond {
         );
         let n = s.name.clone();
         self.log(Level::Info, Some(&n), msg);
-        if mode.is_tlb() {
-            self.tlb.force_rebalance();
-        }
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().link_up(&v, i);
         self.up_triggers_reselect(i)
     }
 
@@ -163,24 +151,22 @@ impl Bond {
     }
 
     pub(super) fn commit_down(&mut self, i: SlaveIdx, _now: Millis) -> bool {
-        let mode = self.opts.mode;
         self.slaves[i].link = LinkState::Down;
         self.slaves[i].link_failure_count += 1;
-        if matches!(mode, Mode::ActiveBackup | Mode::Ieee8023ad) {
+        if self.mode.ops().down_marks_inactive() {
             self.set_slave_inactive(i);
         }
         let n = self.slaves[i].name.clone();
         self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
-        if mode.is_tlb() {
-            self.tlb.slave_down(i);
-        }
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().link_down(&v, i);
         // Only the active slave's failure is a reselection trigger (§6.4).
         self.curr_active == Some(i)
     }
 
     /// The ARP monitor (§7.2) for modes 0–3: see `arpmon.rs`.
     pub(super) fn arp_tick(&mut self, now: Millis) {
-        let changed = crate::bond::arpmon_tick(self, now);
+        let changed = arpmon::arpmon_tick(self, now);
         if changed {
             self.reselect(now);
         }

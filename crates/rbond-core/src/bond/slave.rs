@@ -1,9 +1,12 @@
 //! Per-slave state, named after the kernel's `struct slave`.
 
-use crate::types::{Duplex, LinkObservation, LinkState, MacAddr, Millis};
+use crate::types::{Duplex, LinkObservation, LinkState, MacAddr, Millis, SlaveId};
 
 #[derive(Clone, Debug)]
 pub struct Slave {
+    /// The stable id the driver gave at enslave time.
+    pub id: SlaveId,
+    /// The interface name now (it follows renames).
     pub name: String,
     /// The MAC the slave had when enslaved; restored on release.
     pub perm_hwaddr: MacAddr,
@@ -27,8 +30,6 @@ pub struct Slave {
     pub backup: bool,
     /// Receive suppression flag.
     pub inactive: bool,
-    /// 802.3ad: LACP has enabled this port (distributing in the active aggregator).
-    pub ad_enabled: bool,
     /// ARP monitor bookkeeping.
     pub last_rx: Millis,
     pub last_tx: Millis,
@@ -38,8 +39,9 @@ pub struct Slave {
 }
 
 impl Slave {
-    pub fn new(name: &str, perm: MacAddr, obs: LinkObservation, now: Millis) -> Slave {
+    pub fn new(id: SlaveId, name: &str, perm: MacAddr, obs: LinkObservation, now: Millis) -> Slave {
         Slave {
+            id,
             name: name.to_string(),
             perm_hwaddr: perm,
             cur_mac: perm,
@@ -54,7 +56,6 @@ impl Slave {
             prio: 0,
             backup: false,
             inactive: false,
-            ad_enabled: false,
             last_rx: now,
             last_tx: now,
             target_last_rx: [now; crate::options::MAX_ARP_TARGETS],

@@ -15,7 +15,7 @@ pub(super) fn build(b: &Bond) -> BondStatus {
         ad_select: o.ad_select.name(),
         system_priority: o.ad_actor_sys_prio,
         system_mac: if o.ad_actor_system.is_zero() { b.mac } else { o.ad_actor_system },
-        active_aggregator: b.ad_aggregator().cloned(),
+        active_aggregator: b.mode.as_8023ad().and_then(|m| m.active_aggregator()).cloned(),
     });
     BondStatus {
         bond: b.name.clone(),
@@ -38,6 +38,7 @@ pub(super) fn build(b: &Bond) -> BondStatus {
         arp_ip_targets: o.arp_ip_targets.clone(),
         ns_ip6_targets: o.ns_ip6_targets.clone(),
         ad,
+        options: crate::options::OPTIONS.iter().filter_map(|d| Some((d.name, b.show(d.name)?))).collect(),
         slaves: b
             .slaves
             .iter()
@@ -49,8 +50,8 @@ pub(super) fn build(b: &Bond) -> BondStatus {
                 link_failure_count: s.link_failure_count,
                 perm_hwaddr: s.perm_hwaddr,
                 queue_id: s.queue_id,
-                // tlb/alb slaves always read `active` (§6.2).
-                state: if s.backup && !o.mode.is_tlb() { "backup" } else { "active" },
+                // tlb/alb slaves always read `active` (§6.2): their mode never sets backup.
+                state: if s.backup { "backup" } else { "active" },
                 ad: None,
             })
             .collect(),

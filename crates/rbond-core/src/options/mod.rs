@@ -481,15 +481,15 @@ impl BondOptions {
     /// Each address goes through the same checks as a sysfs `+addr` write.
     pub fn set_target_list(&mut self, name: &str, list: &str) -> Result<Vec<String>, OptError> {
         let def = lookup(name).ok_or_else(|| unknown_option(name))?;
+        let items = target_list_items(def.id, list).ok_or_else(|| OptError::invalid_value(def, list))?;
         let mut next = self.clone();
         match def.id {
             Opt::ArpIpTarget => next.arp_ip_targets.clear(),
-            Opt::NsIp6Target => next.ns_ip6_targets.clear(),
-            _ => return Err(OptError::invalid_value(def, list)),
+            _ => next.ns_ip6_targets.clear(),
         }
         let mut warn = Vec::new();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            warn.extend(next.apply(def, &format!("+{item}"))?);
+        for item in items {
+            warn.extend(next.apply(def, &item)?);
         }
         *self = next;
         Ok(warn)
@@ -558,6 +558,17 @@ impl BondOptions {
 
 fn join<T: std::fmt::Display>(items: &[T]) -> String {
     items.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+/// The list form of a target option (`arp_ip_target=a,b` in `ip link`, BONDING_OPTS and
+/// module parameters): without a leading `+`/`-` the value is a comma-separated list, and
+/// each item stands for the sysfs write `+item`. None when `id` is not a target option or
+/// the value is already a sysfs command.
+pub fn target_list_items(id: Opt, value: &str) -> Option<impl Iterator<Item = String> + '_> {
+    if !matches!(id, Opt::ArpIpTarget | Opt::NsIp6Target) || value.trim_start().starts_with(['+', '-']) {
+        return None;
+    }
+    Some(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|a| format!("+{a}")))
 }
 
 /// The refusal for a name that is no bonding option.

@@ -45,6 +45,9 @@ pub struct BondStatus {
     pub ad: Option<AdInfo>,
     /// Slaves in enslave order.
     pub slaves: Vec<SlaveStatus>,
+    /// Every option as its sysfs file reads (§1.4, without the newline), by option name: what
+    /// a client needs to compare a bond with a configuration in one call. Not rendered.
+    pub options: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// The bond-wide part of the `802.3ad info` section.

@@ -1,17 +1,20 @@
 //! One bond at run time: the core `Bond` plus the Linux objects it drives (the TAP device
-//! and one AF_PACKET socket per slave). Slave vectors here are kept in the core's order.
+//! and one AF_PACKET socket per slave). A slave is known to the core and to this file by the
+//! same `SlaveId`: its interface index, which survives renames and is never renumbered.
 
 use crate::sys::packet::{FrameBatch, PacketSocket};
 use crate::sys::{ethtool, isolate::SlaveIsolation, netlink, tap::Tap, VNET_HDR_LEN};
 use anyhow::Result;
-use rbond_core::bond::{Action, Bond, Level, RxVerdict, TxTarget};
+use rbond_core::bond::{Action, Bond, Level, RxDecision, TxDecision};
 use rbond_core::options::{Errno, OptError};
-use rbond_core::{frame, LinkObservation, MacAddr, Millis};
+use rbond_core::{LinkObservation, MacAddr, Millis, SlaveId};
 use std::net::IpAddr;
 use std::os::fd::RawFd;
 
 /// What was found on a slave before rbond touched it, restored on release.
 pub struct SlaveRt {
+    /// The core's id of this slave (= the ifindex).
+    pub id: SlaveId,
     pub name: String,
     pub ifindex: u32,
     pub sock: PacketSocket,
@@ -55,6 +58,9 @@ const TUNSETCARRIER: libc::c_ulong = 0x4004_54e2;
 /// Batch limit per wakeup and fd, so one busy direction cannot starve the others.
 const BATCH: usize = 64;
 
+/// Slaves per bond: a frame's destinations are a 64-bit mask over the slave list.
+pub const MAX_SLAVES: usize = 64;
+
 /// What the MII monitor sees of a slave (§7.1): the carrier, or with use_carrier=0 the
 /// ethtool link status; speed and duplex from ethtool, re-read only when the link changed
 /// since `prev`.
@@ -93,28 +99,48 @@ impl BondRt {
         self.mtu = mtu;
         for s in &self.slaves {
             if let Err(e) = netlink::set_mtu(s.ifindex, mtu) {
-                log_line(&self.core.name, Some(&s.name), &format!("cannot set mtu {mtu}: {e}"));
+                log_line(&self.core.name(), Some(&s.name), &format!("cannot set mtu {mtu}: {e}"));
             }
         }
     }
 
+    /// `ip link set <bond> mtu|address|up`, carried out on the bond device; the netlink
+    /// event that follows brings the change to the core (slaves follow MTU and MAC).
+    pub fn set_link(&mut self, mtu: Option<u32>, up: Option<bool>, mac: Option<MacAddr>) -> std::io::Result<()> {
+        let ix = self.tap.ifindex();
+        if let Some(m) = mac {
+            netlink::set_mac(ix, m.0)?;
+        }
+        if let Some(m) = mtu {
+            netlink::set_mtu(ix, m)?;
+        }
+        if let Some(u) = up {
+            netlink::set_up(ix, u)?;
+        }
+        Ok(())
+    }
+
     /// The bond device reported MAC `mac`: adopt it if an administrator set it.
     pub fn mac_seen(&mut self, mac: [u8; 6]) {
-        if mac != self.core.mac.0 && !self.own_macs.contains(&mac) {
+        if mac != self.core.mac().0 && !self.own_macs.contains(&mac) {
             self.own_macs.push(mac);
             self.core.set_bond_mac(MacAddr(mac));
         }
     }
 
-    /// Feeds a fresh look at slave `name` to the core.
-    pub fn link_seen(&mut self, name: &str, info: &netlink::LinkInfo, now: Millis) {
-        let prev = self.core.slaves().iter().find(|s| s.name == name).map(|s| s.obs);
-        let obs = observe(name, info, self.core.opts.use_carrier, prev);
-        self.core.link_observed(name, obs, now);
+    /// Feeds a fresh look at slave `id` to the core.
+    pub fn link_seen(&mut self, id: SlaveId, info: &netlink::LinkInfo, now: Millis) {
+        let Some(s) = self.core.slave(id) else { return };
+        let obs = observe(&info.name, info, self.core.opts().use_carrier, Some(s.obs));
+        self.core.link_observed(id, obs, now);
     }
 
     pub fn slave_pos(&self, name: &str) -> Option<usize> {
         self.slaves.iter().position(|s| s.name == name)
+    }
+
+    fn slave_by_id(&self, id: SlaveId) -> Option<&SlaveRt> {
+        self.slaves.iter().find(|s| s.id == id)
     }
 
     /// Enslaves an existing interface (the caller checked it exists and is free). On any
@@ -123,7 +149,12 @@ impl BondRt {
     pub fn enslave(&mut self, ifname: &str, now: Millis) -> Result<Vec<String>, OptError> {
         let sysfail = |e: std::io::Error| OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): {e}")]);
         let info = netlink::link_by_name(ifname).map_err(sysfail)?.ok_or_else(|| no_such(ifname))?;
+        if self.slaves.len() >= MAX_SLAVES {
+            return Err(OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): Error: a bond has at most {MAX_SLAVES} slaves in rbond")]));
+        }
+        let id = SlaveId(info.index);
         let mut slave = SlaveRt {
+            id,
             name: ifname.to_string(),
             ifindex: info.index,
             sock: PacketSocket::bind(info.index).map_err(sysfail)?,
@@ -143,22 +174,33 @@ impl BondRt {
             netlink::set_up(info.index, true).map_err(sysfail)?;
         }
         let info_now = netlink::link_by_index(info.index).map_err(sysfail)?.unwrap_or(info.clone());
-        let obs = observe(ifname, &info_now, self.core.opts.use_carrier, None);
-        let notes = self.core.enslave(ifname, MacAddr(info.mac), obs, now)?;
+        let obs = observe(ifname, &info_now, self.core.opts().use_carrier, None);
+        let notes = self.core.enslave(id, ifname, MacAddr(info.mac), obs, now)?;
         self.slaves.push(slave);
         self.run_actions();
         Ok(notes)
     }
 
+    /// `-ifname`: refused as the kernel does when it is not our slave.
     pub fn release(&mut self, ifname: &str, now: Millis) -> Result<(), OptError> {
-        self.core.release(ifname, now)?;
-        // The slave leaves our list (dropping it restores it) before the core's actions run,
-        // so those (a new bond MAC, ...) no longer touch it.
-        if let Some(p) = self.slave_pos(ifname) {
+        let id = self.core.release_named(ifname, now)?;
+        self.forget(id);
+        Ok(())
+    }
+
+    /// The slave with `id` went away (deleted, or taken by another master): release it.
+    pub fn release_id(&mut self, id: SlaveId, now: Millis) {
+        self.core.release(id, now);
+        self.forget(id);
+    }
+
+    /// The slave leaves our list (dropping it restores it) before the core's actions run,
+    /// so those (a new bond MAC, ...) no longer touch it.
+    fn forget(&mut self, id: SlaveId) {
+        if let Some(p) = self.slaves.iter().position(|s| s.id == id) {
             drop(self.slaves.remove(p));
         }
         self.run_actions();
-        Ok(())
     }
 
     /// Deleting the bond: all slaves go at once, without failovers, as they were found.
@@ -175,7 +217,7 @@ impl BondRt {
                 Action::SetSlaveMac { slave, mac } => {
                     // A released slave is no longer in our list: restoring it (its original
                     // MAC included) is the job of SlaveRt's Drop.
-                    if let Some(s) = self.slaves.iter().find(|s| s.name == slave) {
+                    if let Some(s) = self.slave_by_id(slave) {
                         set_mac_hard(s.ifindex, mac.0);
                     }
                 }
@@ -185,37 +227,22 @@ impl BondRt {
                     }
                     self.own_macs.push(mac.0);
                     if let Err(e) = netlink::set_mac(self.tap.ifindex(), mac.0) {
-                        log_line(&self.core.name, None, &format!("cannot set bond MAC: {e}"));
+                        log_line(&self.core.name(), None, &format!("cannot set bond MAC: {e}"));
                     }
                 }
                 Action::SetCarrier(on) => self.set_tap_carrier(on),
                 Action::SendFrame { slave, frame } => {
-                    if let Some(s) = self.slaves.iter().find(|s| s.name == slave) {
+                    if let Some(s) = self.slave_by_id(slave) {
                         let _ = s.sock.send_plain(&frame);
                     }
                 }
-                Action::NotifyPeers { slave, mac } => self.notify_peers(&slave, mac),
                 Action::ActiveChanged { .. } => {}
                 Action::Log { level, slave, msg } => {
                     if level >= Level::Info {
-                        log_line(&self.core.name, slave.as_deref(), &msg);
+                        log_line(&self.core.name(), slave.as_deref(), &msg);
                     }
                 }
             }
-        }
-    }
-
-    /// Gratuitous ARP for each IPv4 address and an unsolicited NA for each IPv6 address
-    /// of the bond, sent on `slave` (§6.6).
-    fn notify_peers(&self, slave: &str, mac: MacAddr) {
-        let Some(s) = self.slaves.iter().find(|s| s.name == slave) else { return };
-        let addrs = netlink::addresses(self.tap.ifindex()).unwrap_or_default();
-        for (a, _) in addrs {
-            let f = match a {
-                IpAddr::V4(v4) => frame::build::gratuitous_arp(mac, v4),
-                IpAddr::V6(v6) => frame::build::unsolicited_na(mac, v6, false),
-            };
-            let _ = s.sock.send_plain(&f);
         }
     }
 
@@ -234,12 +261,12 @@ impl BondRt {
     // ----- the per-frame path -------------------------------------------------------
 
     /// Frames the host sent into bond0: decide and transmit. The TAP has no batched read, so
-    /// frames are read one by one (up to BATCH) and decided in order; then each slave gets
-    /// its frames, in that order, with one sendmmsg.
+    /// frames are read one by one (up to BATCH) and decided in order (one call into the core
+    /// each, which also rewrites the source MAC where the mode wants it); then each slave
+    /// gets its frames, in that order, with one sendmmsg.
     pub fn pump_tx(&mut self) {
-        const NOWHERE: usize = usize::MAX;
-        const ALL: usize = usize::MAX - 1;
-        let mut dest = [NOWHERE; BATCH];
+        // Per frame: the slaves (bit j = self.slaves[j]) it goes to.
+        let mut dest = [0u64; BATCH];
         self.batch.clear();
         let mut n = 0;
         for _ in 0..BATCH {
@@ -251,51 +278,48 @@ impl BondRt {
             self.batch.set_len(n, len);
             self.tx_frames += 1;
             let pkt = self.batch.frame_mut(n);
-            match self.core.tx_target(&pkt[VNET_HDR_LEN..]) {
-                TxTarget::Drop => self.tx_dropped += 1,
-                TxTarget::Slave(i) => {
-                    if let Some(mac) = self.core.tx_source_rewrite(i) {
-                        rbond_core::tlb::rewrite_src_mac(&mut pkt[VNET_HDR_LEN..], mac);
-                    }
-                    dest[n] = i;
-                }
-                TxTarget::AllUsable => dest[n] = ALL,
+            dest[n] = match self.core.tx(&mut pkt[VNET_HDR_LEN..]) {
+                TxDecision::Drop => 0,
+                TxDecision::Slave(id) => mask_of(&self.slaves, std::slice::from_ref(&id)),
+                TxDecision::Each(ids) => mask_of(&self.slaves, ids),
+            };
+            if dest[n] == 0 {
+                self.tx_dropped += 1;
             }
             n += 1;
         }
         if n == 0 {
             return;
         }
-        // Nothing in this function changes the usable set, so checking it at send time is
-        // the same as at decision time.
         for (j, s) in self.slaves.iter().enumerate() {
-            let usable = self.core.tx_slaves().contains(&j);
+            let bit = 1u64 << j;
             let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
             let (mut k, mut copies) = (0, false);
             for (slot, &d) in dest[..n].iter().enumerate() {
-                if d == j || (d == ALL && usable) {
+                if d & bit != 0 {
                     frames[k] = self.batch.frame(slot);
                     k += 1;
-                    copies |= d == ALL;
+                    copies |= d != bit;
                 }
             }
             if k == 0 {
                 continue;
             }
             let rep = s.sock.send_batch(&frames[..k]);
-            // As before batching: a failed unicast send is a tx drop, a failed broadcast
-            // copy is not (a bond's mode, hence the kind of target, is fixed while it has
-            // slaves, so one batch does not mix the two).
+            // A failed unicast send is a tx drop, a failed broadcast copy is not (a bond's
+            // mode, hence the kind of decision, is fixed while it has slaves, so one batch
+            // does not mix the two).
             if !copies {
                 self.tx_dropped += rep.dropped as u64;
             }
         }
     }
 
-    /// Frames that arrived on slave `i`: hand the accepted ones to bond0. One recvmmsg takes
-    /// up to BATCH of them.
+    /// Frames that arrived on slave `i` of our list: hand the accepted ones to bond0. One
+    /// recvmmsg takes up to BATCH of them; each is one receive event for the core.
     pub fn pump_rx(&mut self, i: usize, now: Millis) {
         let Some(s) = self.slaves.get(i) else { return };
+        let id = s.id;
         // An error (none queued, or a pending ENETDOWN that this receive clears) ends it.
         let Ok(n) = s.sock.recv_batch(&mut self.batch) else { return };
         for k in 0..n {
@@ -303,19 +327,32 @@ impl BondRt {
             if f.len() <= VNET_HDR_LEN {
                 continue;
             }
-            match self.core.rx_verdict(i, &f[VNET_HDR_LEN..], now) {
-                RxVerdict::Deliver => {
+            match self.core.rx(id, &f[VNET_HDR_LEN..], now) {
+                RxDecision::Deliver => {
                     self.rx_frames += 1;
                     let _ = self.tap.write(f);
                 }
-                RxVerdict::Drop | RxVerdict::Lacp => {}
+                RxDecision::Drop | RxDecision::Consumed => {}
             }
         }
+        // What the receive hooks emitted (LACP answers, later RLB updates).
+        self.run_actions();
     }
 
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         std::iter::once(self.tap.fd()).chain(self.slaves.iter().map(|s| s.sock.fd()))
     }
+}
+
+/// The bit mask over `slaves` (our list) of the slaves with these ids.
+fn mask_of(slaves: &[SlaveRt], ids: &[SlaveId]) -> u64 {
+    let mut m = 0;
+    for id in ids {
+        if let Some(j) = slaves.iter().position(|s| s.id == *id) {
+            m |= 1u64 << j;
+        }
+    }
+    m
 }
 
 fn no_such(ifname: &str) -> OptError {

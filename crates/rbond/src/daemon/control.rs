@@ -4,7 +4,7 @@
 use super::{BondRt, Daemon};
 use crate::ctl::{Request, Response};
 use crate::sys::netlink;
-use rbond_core::options::{lookup, Errno, Opt, OptError};
+use rbond_core::options::{Errno, OptError};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::mpsc;
@@ -89,6 +89,7 @@ pub fn handle(d: &mut Daemon, req: Request) -> Response {
             }
             Response::ok(String::new(), vec![])
         }
+        Request::Link { bond, mtu, up, mac } => link(d, &bond, mtu, up, mac.as_deref()),
         Request::Set { bond, option, value } => set_many(d, &bond, &[(option, value)]),
         Request::SetMany { bond, opts } => set_many(d, &bond, &opts),
         Request::ActiveSlave { bond, slave } => set_many(d, &bond, &[("active_slave".into(), slave)]),
@@ -128,7 +129,7 @@ fn status(d: &Daemon, bond: Option<&str>, json: bool) -> Response {
 }
 
 /// `ip link add <bond> type bond <opts>`: created down; options applied in order; any
-/// refusal removes the new bond again, so nothing is left half made.
+/// refusal creates nothing (the core checks the writes on a fresh bond first).
 fn add(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
     if d.bonds.contains_key(bond) || netlink::link_by_name(bond).ok().flatten().is_some() {
         return Response::err(format!("bonding: {bond} is being created...\nbonding: {bond} already exists"));
@@ -136,43 +137,44 @@ fn add(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
     if bond.is_empty() || bond.len() > 15 || bond.contains('/') || bond.contains(char::is_whitespace) {
         return Response::err(format!("bonding: invalid bond name '{bond}' (1-15 characters, no '/' or spaces)"));
     }
-    // Validate first on a scratch copy of the options, so a refusal creates nothing.
-    let mut scratch = rbond_core::bond::Bond::new(bond, rbond_core::MacAddr::ZERO, "");
-    let mut warnings = Vec::new();
-    for (k, v) in opts {
-        match apply_one(&mut scratch, k, v, 0) {
-            Ok(w) => warnings.extend(w),
-            Err(e) => return refusal(bond, &e),
-        }
+    if let Err(e) = rbond_core::bond::Bond::check_new(bond, opts) {
+        return refusal(bond, &e);
     }
     let mut rt = match BondRt::create(bond, &d.release) {
         Ok(rt) => rt,
         Err(e) => return Response::err(format!("{bond}: cannot create the bond device: {e:#}")),
     };
-    // The same writes on the real bond: they passed on the scratch copy, so they pass here.
     let now = d.now();
-    for (k, v) in opts {
-        let _ = apply_one(&mut rt.core, k, v, now);
-    }
+    // They passed on a fresh bond, so they pass here.
+    let mut warnings = match rt.core.set_options(opts, now) {
+        Ok(w) => w,
+        Err(e) => return refusal(bond, &e),
+    };
     rt.run_actions();
-    d.bonds.insert(bond.to_string(), rt);
-    if scratch.opts.mode == rbond_core::Mode::Ieee8023ad {
+    if rt.core.opts().mode == rbond_core::Mode::Ieee8023ad {
         warnings.push("802.3ad: the LACP state machines are not implemented yet; no aggregator will form and the bond will not carry traffic".into());
     }
+    d.bonds.insert(bond.to_string(), rt);
     Response::ok(String::new(), prefixed(bond, warnings))
 }
 
-/// One option write; `ip link`-style target lists are accepted besides `+addr`/`-addr`.
-fn apply_one(b: &mut rbond_core::bond::Bond, k: &str, v: &str, now: u64) -> Result<Vec<String>, OptError> {
-    let def = lookup(k).ok_or_else(|| rbond_core::options::unknown_option(k))?;
-    if matches!(def.id, Opt::ArpIpTarget | Opt::NsIp6Target) && !v.starts_with(['+', '-']) {
-        b.opts.precheck(def, &rbond_core::options::SetContext { has_slaves: !b.slaves().is_empty(), is_up: b.admin_up })?;
-        return b.set_target_list(k, v, now);
+/// `ip link set <bond> [mtu N] [address MAC] [up|down]`, done by the daemon so that it is
+/// the only writer of its bonds: the device changes and the netlink event that follows
+/// reaches the core like any administrator's change.
+fn link(d: &mut Daemon, bond: &str, mtu: Option<u32>, up: Option<bool>, mac: Option<&str>) -> Response {
+    let Some(b) = d.bonds.get_mut(bond) else { return no_bond(bond) };
+    let mac = match mac.map(rbond_core::MacAddr::parse) {
+        Some(None) => return Response::err(format!("{bond}: invalid MAC address {:?}", mac.unwrap_or_default())),
+        Some(Some(m)) => Some(m),
+        None => None,
+    };
+    match b.set_link(mtu, up, mac) {
+        Ok(()) => Response::ok(String::new(), vec![]),
+        Err(e) => Response::err(format!("{bond}: {e}")),
     }
-    b.set_option(k, v, now)
 }
 
-/// Sysfs writes. Several are all or nothing: they are tried on a copy of the options first.
+/// Sysfs writes, all or nothing: the core tries them on a copy of the bond first.
 fn set_many(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
     let now = d.now();
     if !d.bonds.contains_key(bond) {
@@ -194,25 +196,12 @@ fn set_many(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
         };
     }
     let b = d.bonds.get_mut(bond).unwrap();
-    // Dry run on a copy of the whole bond (slave-bound options included): all or nothing.
-    let mut dry = b.core.clone();
-    for (k, v) in opts {
-        if let Err(e) = apply_one(&mut dry, k, v, now) {
-            return refusal(bond, &e);
-        }
-    }
-    let mut warnings = Vec::new();
-    for (k, v) in opts {
-        match apply_one(&mut b.core, k, v, now) {
-            Ok(w) => warnings.extend(w),
-            Err(e) => {
-                b.run_actions();
-                return refusal(bond, &e);
-            }
-        }
-    }
+    let r = b.core.set_options(opts, now);
     b.run_actions();
-    Response::ok(String::new(), prefixed(bond, warnings))
+    match r {
+        Ok(w) => Response::ok(String::new(), prefixed(bond, w)),
+        Err(e) => refusal(bond, &e),
+    }
 }
 
 /// ifenslave-style: every interface is checked before any is enslaved.

@@ -79,9 +79,8 @@ impl Daemon {
                         if info.admin_up {
                             b.refresh_addrs();
                         }
-                    } else if let Some(s) = b.slaves.iter().find(|s| s.ifindex == info.index) {
-                        let name = s.name.clone();
-                        b.link_seen(&name, &info, now);
+                    } else if b.slaves.iter().any(|s| s.ifindex == info.index) {
+                        b.link_seen(rbond_core::SlaveId(info.index), &info, now);
                     }
                     b.run_actions();
                 }
@@ -89,12 +88,24 @@ impl Daemon {
             netlink::LinkEvent::Removed { index, .. } => {
                 // By ifindex: the slave may have been renamed since it was enslaved.
                 for b in self.bonds.values_mut() {
-                    if let Some(name) = b.slaves.iter().find(|s| s.ifindex == index).map(|s| s.name.clone()) {
-                        let _ = b.release(&name, now);
+                    if b.slaves.iter().any(|s| s.ifindex == index) {
+                        b.release_id(rbond_core::SlaveId(index), now);
                     }
                 }
             }
-            netlink::LinkEvent::Overrun => self.poll_links(),
+            netlink::LinkEvent::Addr { index } => {
+                // The core announces the bond's addresses at failover (§6.6) and the ARP/NS
+                // monitor probes from them: keep its copy current.
+                for b in self.bonds.values_mut().filter(|b| b.tap.ifindex() == index) {
+                    b.refresh_addrs();
+                }
+            }
+            netlink::LinkEvent::Overrun => {
+                for b in self.bonds.values_mut() {
+                    b.refresh_addrs();
+                }
+                self.poll_links()
+            }
         }
         self.write_all_status();
     }
@@ -107,11 +118,11 @@ impl Daemon {
             let mut seen = Vec::new();
             for s in &b.slaves {
                 if let Ok(Some(info)) = netlink::link_by_index(s.ifindex) {
-                    seen.push((s.name.clone(), info));
+                    seen.push((s.id, info));
                 }
             }
-            for (name, info) in seen {
-                b.link_seen(&name, &info, now);
+            for (id, info) in seen {
+                b.link_seen(id, &info, now);
             }
             b.run_actions();
         }
@@ -171,7 +182,7 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         }
         let now = d.now();
         let mut deadline = d.bonds.values().filter_map(|b| b.core.poll_timeout()).min();
-        let poll_iv = d.bonds.values().map(|b| b.core.opts.miimon as u64).filter(|&m| m > 0).min();
+        let poll_iv = d.bonds.values().map(|b| b.core.opts().miimon as u64).filter(|&m| m > 0).min();
         if let Some(iv) = poll_iv {
             if d.next_poll <= now {
                 d.next_poll = now + iv;
@@ -214,9 +225,6 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         let mut changed = false;
         for b in d.bonds.values_mut() {
             if b.core.poll_timeout().is_some_and(|t| t <= now) {
-                if b.core.opts.arp_interval > 0 {
-                    b.refresh_addrs();
-                }
                 b.core.tick(now);
                 b.run_actions();
                 changed = true;

@@ -25,6 +25,12 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A process-unique id (`<pid>-<counter>`): parallel tests in one process and parallel test
 /// binaries never pick the same namespace names, socket paths or run dirs.
+/// Network namespaces need root (CAP_SYS_ADMIN); tests without it skip themselves.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 pub fn unique_id() -> String {
     format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
@@ -313,6 +319,10 @@ mod tests {
 
     #[test]
     fn namespace_is_removed_on_drop_with_its_links_and_processes() {
+        if !crate::lab::netns::is_root() {
+            eprintln!("skipped: needs root (network namespaces)");
+            return;
+        }
         let id = unique_id();
         let a = Netns::new(&id, "a").unwrap();
         let b = Netns::new(&id, "b").unwrap();
@@ -337,6 +347,10 @@ mod tests {
 
     #[test]
     fn guard_cleans_up_on_panic() {
+        if !crate::lab::netns::is_root() {
+            eprintln!("skipped: needs root (network namespaces)");
+            return;
+        }
         let id = unique_id();
         let name = format!("{NS_PREFIX}{id}-p");
         let r = std::panic::catch_unwind(|| {
@@ -350,6 +364,10 @@ mod tests {
 
     #[test]
     fn long_interface_names_are_refused() {
+        if !crate::lab::netns::is_root() {
+            eprintln!("skipped: needs root (network namespaces)");
+            return;
+        }
         let id = unique_id();
         let a = Netns::new(&id, "a").unwrap();
         let b = Netns::new(&id, "b").unwrap();

@@ -237,6 +237,10 @@ mod tests {
     /// bridge; pulling swp0 cuts it, plugging restores it.
     #[test]
     fn bridge_topology_carries_traffic_and_a_pull_cuts_it() {
+        if !crate::lab::netns::is_root() {
+            eprintln!("skipped: needs root (network namespaces)");
+            return;
+        }
         let id = unique_id();
         let host = Netns::new(&id, "host").unwrap();
         let sw = Netns::new(&id, "sw").unwrap();

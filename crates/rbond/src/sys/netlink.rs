@@ -32,6 +32,8 @@ const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
 const RTMGRP_LINK: u32 = 1;
+const RTMGRP_IPV4_IFADDR: u32 = 0x10;
+const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 const RT_TABLE_MAIN: u8 = 254;
 const RTPROT_STATIC: u8 = 4;
 const RT_SCOPE_UNIVERSE: u8 = 0;
@@ -78,6 +80,8 @@ pub struct LinkInfo {
 pub enum LinkEvent {
     /// RTM_NEWLINK: created or changed (flags, carrier, MAC, MTU, name ...).
     Changed(LinkInfo),
+    /// RTM_NEWADDR / RTM_DELADDR: an address of interface `index` came or went.
+    Addr { index: u32 },
     /// RTM_DELLINK: the interface is gone.
     Removed { index: u32, name: String },
     /// The socket's receive queue overflowed (ENOBUFS): events were lost, re-read the
@@ -445,7 +449,7 @@ pub struct LinkEvents {
 
 impl LinkEvents {
     pub fn open() -> io::Result<Self> {
-        let s = NlSocket::open(RTMGRP_LINK, true)?;
+        let s = NlSocket::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, true)?;
         // Bursts (many slaves flapping) must not overflow; if they do we report Overrun.
         let _ = setsockopt(s.fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, &(1 << 20) as &libc::c_int);
         Ok(LinkEvents { fd: s.fd, buf: vec![0u8; 1 << 16] })
@@ -474,10 +478,18 @@ impl LinkEvents {
                 Err(e) => return Err(e),
             };
             for (ty, _, p) in messages(&self.buf[..n]) {
-                match (ty, parse_link(p)) {
-                    (RTM_NEWLINK, Some(li)) => out.push(LinkEvent::Changed(li)),
-                    (RTM_DELLINK, Some(li)) => out.push(LinkEvent::Removed { index: li.index, name: li.name }),
-                    _ => {}
+                match ty {
+                    RTM_NEWADDR | RTM_DELADDR => {
+                        // struct ifaddrmsg: family, prefixlen, flags, scope, then the index.
+                        if let Some(ix) = p.get(4..8) {
+                            out.push(LinkEvent::Addr { index: u32::from_ne_bytes([ix[0], ix[1], ix[2], ix[3]]) });
+                        }
+                    }
+                    _ => match (ty, parse_link(p)) {
+                        (RTM_NEWLINK, Some(li)) => out.push(LinkEvent::Changed(li)),
+                        (RTM_DELLINK, Some(li)) => out.push(LinkEvent::Removed { index: li.index, name: li.name }),
+                        _ => {}
+                    },
                 }
             }
         }

@@ -1,0 +1,29 @@
+//! balance-xor (mode 2), reference §3.1: `usable[xmit_hash mod count]`, so one flow stays on
+//! one slave (the kernel's `bond_xmit_xor_slave_get`).
+
+use super::{ModeOps, TxDecision, View};
+use crate::hash::xmit_hash;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Xor;
+
+/// The hash pick shared by balance-xor and 802.3ad: an unsigned 32-bit modulo over the slaves
+/// that can transmit, in slave order. Nothing usable: drop.
+pub(crate) fn hash_pick<'a>(v: &View<'a>, frame: &[u8]) -> TxDecision<'a> {
+    let n = v.usable_ids.len();
+    if n == 0 {
+        return TxDecision::Drop;
+    }
+    let h = xmit_hash(v.opts.xmit_hash_policy, frame);
+    TxDecision::Slave(v.usable_ids[(h % n as u32) as usize])
+}
+
+impl ModeOps for Xor {
+    fn new_slave_active(&self) -> bool {
+        true
+    }
+
+    fn tx<'a>(&mut self, v: &View<'a>, frame: &mut [u8]) -> TxDecision<'a> {
+        hash_pick(v, frame)
+    }
+}
