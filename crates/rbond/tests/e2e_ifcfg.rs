@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{ping_ok, wait_ping};
+use common::{ping_ok, root_or_skip, wait_ping};
 use rbond::lab::netns::{unique_id, Netns};
 use rbond::lab::topology::Daemon;
 use serde_json::Value;
