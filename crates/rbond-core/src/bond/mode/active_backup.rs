@@ -42,6 +42,7 @@ impl ModeOps for ActiveBackup {
     fn restores_mac_on_release(&self, o: &BondOptions) -> bool {
         o.fail_over_mac != FailOverMac::Active
     }
+    #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, _frame: &mut [u8]) -> TxDecision<'a> {
         match v.active {
             Some(a) if v.slaves[a].can_tx() => TxDecision::Slave(v.id(a)),

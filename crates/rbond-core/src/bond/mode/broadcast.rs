@@ -11,6 +11,7 @@ impl ModeOps for Broadcast {
         true
     }
 
+    #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, _frame: &mut [u8]) -> TxDecision<'a> {
         if v.usable_ids.is_empty() {
             TxDecision::Drop

@@ -61,6 +61,7 @@ impl ModeOps for Ieee8023ad {
         let id = v.id(i);
         self.enabled.retain(|&e| e != id);
     }
+    #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, frame: &mut [u8]) -> TxDecision<'a> {
         super::xor::hash_pick(v, frame)
     }

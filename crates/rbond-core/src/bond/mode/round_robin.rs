@@ -48,6 +48,7 @@ impl ModeOps for RoundRobin {
         true
     }
 
+    #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, frame: &mut [u8]) -> TxDecision<'a> {
         let n = v.slaves.len();
         if n == 0 {

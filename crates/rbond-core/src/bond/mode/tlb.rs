@@ -73,6 +73,7 @@ impl ModeOps for Tlb {
         // Only the dynamic table has a rebalance timer.
         v.opts.tlb_dynamic_lb.then(|| self.table.next_deadline())
     }
+    #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, f: &mut [u8]) -> TxDecision<'a> {
         let o = v.opts;
         match self.table.transmit(self.alb, o.xmit_hash_policy, o.tlb_dynamic_lb, f, &self.slaves, v.active) {

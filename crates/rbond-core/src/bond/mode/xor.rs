@@ -9,6 +9,7 @@ pub struct Xor;
 
 /// The hash pick shared by balance-xor and 802.3ad: an unsigned 32-bit modulo over the slaves
 /// that can transmit, in slave order. Nothing usable: drop.
+#[inline]
 pub(crate) fn hash_pick<'a>(v: &View<'a>, frame: &[u8]) -> TxDecision<'a> {
     let n = v.usable_ids.len();
     if n == 0 {
@@ -23,6 +24,7 @@ impl ModeOps for Xor {
         true
     }
 
+    #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, frame: &mut [u8]) -> TxDecision<'a> {
         hash_pick(v, frame)
     }
