@@ -12,5 +12,7 @@ pub mod hash;
 pub mod options;
 pub mod status;
 pub mod tlb;
+pub mod rlb;
+pub mod alb_mac;
 
 pub use types::*;
