@@ -7,8 +7,8 @@
 //! which slave, and re-teaches clients when that changes.
 //!
 //! Sans-IO: events in ([`Rlb::tx_arp`], [`Rlb::rx_arp`], the slave events, [`Rlb::tick`]),
-//! outputs queued for [`Rlb::poll_output`]. No clock, no allocation on the per-frame path except
-//! for the client-update frames the bond originates.
+//! outputs queued for [`Rlb::poll_output`]. No clock; the only allocations are the frames the
+//! bond originates (client updates) and log lines.
 //!
 //! # Slaves
 //!
@@ -372,17 +372,15 @@ impl Rlb {
 
     /// `rlb_purge_src_ip`.
     fn purge_server_ip(&mut self, ip: Ipv4Addr, mac: MacAddr) {
-        let doomed: Vec<u8> = self
-            .used
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let e = &self.entries[i as usize];
-                e.server_ip == ip && e.server_mac != mac
-            })
-            .collect();
-        for i in doomed {
-            self.delete_entry(i);
+        let mut k = 0;
+        while k < self.used.len() {
+            let i = self.used[k];
+            let e = &self.entries[i as usize];
+            if e.server_ip == ip && e.server_mac != mac {
+                self.delete_entry(i); // removes used[k]; the next one moves into k
+            } else {
+                k += 1;
+            }
         }
     }
 

@@ -420,6 +420,27 @@ fn request_with_broadcast_target_is_a_placeholder_too() {
 }
 
 #[test]
+fn a_zero_target_request_for_a_known_client_forgets_its_mac_until_it_answers() {
+    // rlb_choose_channel copies the request's target hardware address unless it is broadcast;
+    // Linux's broadcast re-resolution carries zeros, so the entry loses the MAC (and cannot be
+    // updated) until the client's reply brings it back, marked.
+    let s = gig(2);
+    let mut r = with_clients(2, &s); // client 2 on 20
+    let mut req = bond_request(2);
+    assert_eq!(r.tx_arp(&mut req, &s, Some(10), BOND, 500), Some(20), "same pair, same slave");
+    assert_eq!(r.entry(0xd4 ^ 12).client_mac, MacAddr::ZERO);
+    assert!(!r.entry(0xd4 ^ 12).ntt, "an unknown MAC is not marked by the subnet rule");
+    r.rx_arp(&client_reply(2, cmac(2)));
+    assert_eq!(r.entry(0xd4 ^ 12).client_mac, cmac(2));
+    assert!(r.entry(0xd4 ^ 12).ntt);
+    // Updated at the first tick after 500 + 2000.
+    r.tick(2500, &s);
+    assert!(drain(&mut r).is_empty());
+    r.tick(2600, &s);
+    assert_eq!(updates(&drain(&mut r), &s), vec![(20, cip(2)), (20, cip(2))]);
+}
+
+#[test]
 fn arp_not_from_the_bond_is_left_alone() {
     let s = gig(2);
     let mut r = Rlb::new();
