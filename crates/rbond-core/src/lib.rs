@@ -14,5 +14,7 @@ pub mod hash;
 pub mod options;
 pub mod status;
 pub mod tlb;
+pub mod rlb;
+pub mod alb_mac;
 
 pub use types::*;
