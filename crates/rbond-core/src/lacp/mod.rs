@@ -301,6 +301,10 @@ impl Lacp {
             return;
         }
         if self.ports.is_empty() {
+            // The tick loop idles without ports; restart its phase from now.
+            if self.up {
+                self.next_tick = Some(now + TICK_MS);
+            }
             // bond_3ad_initialize.
             self.aggregator_identifier = 0;
             self.sys_prio = self.cfg.sys_prio;
