@@ -65,21 +65,18 @@ impl Lacp {
             let mut speed = 0u16;
             let mut duplex = 0u16;
             if !reset {
-                if p.link.up {
-                    match p.link.speed_mbps {
-                        Some(s) => match speed_code(s) {
-                            Some(c) => speed = c,
-                            None => {
-                                if !p.unknown_speed_logged {
-                                    p.unknown_speed_logged = true;
-                                    logs.push(format!(
-                                        "unknown ethtool speed ({s}) for port {} (set it to 0)",
-                                        p.actor_port_number
-                                    ));
-                                }
+                if let (true, Some(s)) = (p.link.up, p.link.speed_mbps) {
+                    match speed_code(s) {
+                        Some(c) => speed = c,
+                        None => {
+                            if !p.unknown_speed_logged {
+                                p.unknown_speed_logged = true;
+                                logs.push(format!(
+                                    "unknown ethtool speed ({s}) for port {} (set it to 0)",
+                                    p.actor_port_number
+                                ));
                             }
-                        },
-                        None => {}
+                        }
                     }
                 }
                 duplex = duplex_bit(&p.link);
