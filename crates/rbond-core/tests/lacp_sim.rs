@@ -852,3 +852,98 @@ fn golden_no_partner_slow() {
     let st = bond_status(&s, a, "6.1.0-25-amd64", &[(1, "52:54:00:cc:04:01"), (2, "52:54:00:cc:04:02")]);
     assert_golden(&st.render_proc(true), include_str!("golden/lacp_no_partner.txt"), "lacp_no_partner");
 }
+
+#[test]
+fn half_duplex_is_individual_without_lacp_and_unknown_speeds_are_logged() {
+    let mut s = Sim::new(47);
+    let a = s.engine(cfg(true), mac(A_MAC));
+    let now = s.now;
+    s.eng[a].add_port(1, mac("52:54:00:aa:00:01"), PortLink { up: true, speed_mbps: Some(100), full_duplex: false }, now);
+    s.eng[a].add_port(2, mac("52:54:00:aa:00:02"), PortLink { up: true, speed_mbps: Some(12345), full_duplex: true }, now);
+    s.pump();
+    s.bond_up(a);
+    s.run_for(10_000);
+    let p1 = s.eng[a].port_status(1).unwrap();
+    // 100 Mb/s = code 3, no duplex bit: key 6; LACP disabled, so it never sends.
+    assert_eq!(p1.actor.key, 6);
+    assert_eq!(s.eng[a].counters(1).unwrap().lacpdu_tx, 0);
+    let logs: Vec<_> = s.logs.iter().map(|(_, p, m)| (*p, m.as_str())).collect();
+    assert!(logs.contains(&(Some(2), "unknown ethtool speed (12345) for port 2 (set it to 0)")));
+    assert!(logs.contains(&(Some(2), "speed changed to 0 on port 2")));
+    // Port 2 (key 1, full duplex, LACP on) is not individual and wins over the individual
+    // half-duplex port's aggregator.
+    assert_eq!(s.eng[a].port_status(2).unwrap().actor.key, 1);
+    assert!(s.eng[a].counters(2).unwrap().lacpdu_tx > 0);
+    assert_eq!(s.eng[a].active_aggregator().unwrap().id, s.eng[a].port_status(2).unwrap().aggregator_id.unwrap());
+    // With only the half-duplex port left, its individual aggregator is chosen, with the
+    // kernel's warning.
+    let now = s.now;
+    s.eng[a].remove_port(2, now);
+    s.pump();
+    assert!(logs_contain(&s, "Warning: No 802.3ad response from the link partner for any adapters in the bond"));
+    assert!(s.eng[a].is_distributing(1));
+    assert!(s.eng[a].carrier());
+}
+
+fn logs_contain(s: &Sim, m: &str) -> bool {
+    s.logs.iter().any(|(_, _, l)| l == m)
+}
+
+#[test]
+fn config_changes_are_announced_at_once() {
+    let mut s = pair(cfg(true), cfg(true), 2, 10000, 53);
+    s.run_until(20_000, |s| both_aggregated(s, 2)).unwrap();
+    s.run_for(5_000);
+    // ad_actor_sys_prio: the partner hears it at the next transmit opportunity (≤ 300 ms)
+    // and re-forms the aggregate with the new identity.
+    let now = s.now;
+    let c = LacpConfig { sys_prio: 100, ..s.eng[0].config().clone() };
+    s.eng[0].set_config(c, now);
+    let t = s.run_until(now + 5_000, |s| s.eng[1].port_status(101).unwrap().partner.system_priority == 100).unwrap() - now;
+    assert!(t <= 400, "{t}");
+    s.run_until(s.now + 20_000, |s| both_aggregated(s, 2)).expect("re-forms");
+    assert_eq!(s.eng[0].system(), (100, mac(A_MAC)));
+    // lacp_rate slow on A: A's Timeout bit clears at once, so B falls back to one LACPDU
+    // every 30 s and A's current_while becomes 90 s.
+    let now = s.now;
+    let c = LacpConfig { lacp_fast: false, ..s.eng[0].config().clone() };
+    s.eng[0].set_config(c, now);
+    assert_eq!(s.eng[0].port_status(1).unwrap().actor.port_state, 61);
+    s.run_for(1_000);
+    let before = s.tx[&(1, 101)].len();
+    s.run_for(60_000);
+    let sent = s.tx[&(1, 101)].len() - before;
+    assert!((2..=3).contains(&sent), "{sent} LACPDUs from B in 60 s");
+    assert!(both_aggregated(&s, 2));
+    // ad_actor_system: a new system MAC is announced too.
+    let now = s.now;
+    let c = LacpConfig { system: mac("02:00:00:00:00:42"), ..s.eng[0].config().clone() };
+    s.eng[0].set_config(c, now);
+    s.run_until(now + 2_000, |s| s.eng[1].port_status(101).unwrap().partner.system_mac == mac("02:00:00:00:00:42"))
+        .expect("partner learns the new system");
+    s.run_until(s.now + 20_000, |s| both_aggregated(s, 2)).expect("re-forms");
+}
+
+#[test]
+fn releasing_the_aggregators_owner_moves_the_other_ports_without_interruption() {
+    let mut s = pair(cfg(true), cfg(true), 3, 10000, 59);
+    s.run_until(20_000, |s| both_aggregated(s, 3)).unwrap();
+    assert_eq!(s.eng[0].port_status(2).unwrap().aggregator_id, Some(1), "port 1's aggregator holds all");
+    s.pump();
+    let seen = s.port_changes.len();
+    let now = s.now;
+    s.eng[0].remove_port(1, now);
+    // Ports 2 and 3 now sit in the first free aggregator (port 2's, id 2), still active and
+    // distributing: no interruption.
+    assert_eq!(s.eng[0].port_status(2).unwrap().aggregator_id, Some(2));
+    assert_eq!(s.eng[0].port_status(3).unwrap().aggregator_id, Some(2));
+    assert!(s.eng[0].is_distributing(2) && s.eng[0].is_distributing(3));
+    let agg = s.eng[0].active_aggregator().unwrap();
+    assert_eq!((agg.id, agg.num_ports), (2, 2));
+    s.pump();
+    s.links.remove(0);
+    s.run_for(10_000);
+    assert!(s.aggregated(0, &[2, 3]));
+    let changed: Vec<_> = s.port_changes[seen..].iter().filter(|&&(_, e, p)| e == 0 && p != 1).collect();
+    assert!(changed.is_empty(), "{changed:?}");
+}

@@ -90,8 +90,12 @@ pub struct LacpConfig {
     /// 0.7 × 0.3² ≈ 6 % every second, i.e. dozens of times in 10 minutes: the field bug of
     /// kernel bonds and teamd. With three per second, expiry needs 8 consecutive losses:
     /// 0.7 × 0.3⁸ ≈ 4.6e-5 per LACPDU, about 8 % over 10 minutes (1800 LACPDUs) per direction,
-    /// while a really silent partner is still detected within 3 s. Nothing that keeps the 3 s
-    /// detection and the 3-per-second ceiling can do better; see the crate's LACP tests.
+    /// while a really silent partner is still detected within 3 s. Defaulting (a change of
+    /// aggregator) needs 6 s of silence, 17 consecutive losses. Measured (tests/lacp_sim.rs):
+    /// over 100 ten-minute runs with 30 % loss both ways on one link, 12 runs saw one short
+    /// departure from distribution and none an aggregator change; at the kernel's rate every
+    /// run did (66 departures per run on average). Nothing that keeps the 3 s detection and
+    /// the 3-per-second ceiling can do better.
     pub fast_tx_redundancy: bool,
 }
 
