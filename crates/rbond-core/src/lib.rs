@@ -11,6 +11,7 @@ pub mod bond;
 pub mod types;
 pub mod frame;
 pub mod hash;
+pub mod lacp;
 pub mod options;
 pub mod status;
 pub mod tlb;
