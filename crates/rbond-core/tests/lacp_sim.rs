@@ -802,6 +802,7 @@ fn bond_status(s: &Sim, e: usize, release: &str, ports: &[(PortId, &str)]) -> Bo
             system_mac: sys,
             active_aggregator: l.active_aggregator(),
         }),
+        options: Default::default(),
         slaves: ports
             .iter()
             .enumerate()
