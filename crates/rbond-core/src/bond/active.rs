@@ -82,8 +82,8 @@ impl Bond {
             }
         }
         self.curr_active = new;
-        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        self.mode.ops_mut().active_changed(&v, old, new);
+        let (mode, v, _) = self.parts();
+        mode.ops_mut().active_changed(&v, old, new);
         if self.mode.ops().announces_failover() {
             if let Some(n) = new {
                 self.apply_fail_over_mac(old, n);

@@ -108,8 +108,8 @@ impl Bond {
         if self.mode.ops().uses_primary() && self.opts.primary.as_deref() == Some(name) {
             self.force_primary = true;
         }
-        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        self.mode.ops_mut().slave_added(&v, i);
+        let (mode, v, _) = self.parts();
+        mode.ops_mut().slave_added(&v, i);
         if self.admin_up && self.next_mii.is_none() {
             self.schedule_monitors(now);
         }
@@ -140,8 +140,8 @@ impl Bond {
     pub fn release(&mut self, id: SlaveId, now: Millis) {
         let Some(i) = self.pos(id) else { return };
         let was_active = self.curr_active == Some(i);
-        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        self.mode.ops_mut().slave_removed(&v, i);
+        let (mode, v, _) = self.parts();
+        mode.ops_mut().slave_removed(&v, i);
         let restore = self.mode.ops().restores_mac_on_release(&self.opts);
         let s = self.slaves.remove(i);
         self.curr_active = match self.curr_active {

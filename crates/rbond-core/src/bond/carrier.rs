@@ -25,14 +25,8 @@ impl Bond {
                 self.usable_ids.push(s.id);
             }
         }
-        let v = View {
-            opts: &self.opts,
-            slaves: &self.slaves,
-            active: self.curr_active,
-            usable: &self.usable,
-            usable_ids: &self.usable_ids,
-        };
-        self.mode.ops_mut().usable_changed(&v);
+        let (mode, v, _) = self.parts();
+        mode.ops_mut().usable_changed(&v);
     }
 
     // ----- 802.3ad inputs from the LACP machines -------------------------------------------

@@ -9,14 +9,8 @@ impl Bond {
     /// applied to `frame`.
     #[inline]
     pub fn tx(&mut self, frame: &mut [u8]) -> TxDecision<'_> {
-        let v = View {
-            opts: &self.opts,
-            slaves: &self.slaves,
-            active: self.curr_active,
-            usable: &self.usable,
-            usable_ids: &self.usable_ids,
-        };
-        self.mode.tx(&v, frame)
+        let (mode, v, _) = self.parts();
+        mode.tx(&v, frame)
     }
 
     /// A frame arrived on slave `id` (an event): the receive side of the ARP/NS monitor sees
@@ -27,14 +21,8 @@ impl Bond {
         if self.opts.arp_interval > 0 {
             arpmon::arpmon_rx(self, i, frame, now);
         }
-        let v = View {
-            opts: &self.opts,
-            slaves: &self.slaves,
-            active: self.curr_active,
-            usable: &self.usable,
-            usable_ids: &self.usable_ids,
-        };
-        if let Some(d) = self.mode.ops_mut().rx_hook(&v, i, frame, now, &mut self.actions) {
+        let (mode, v, out) = self.parts();
+        if let Some(d) = mode.ops_mut().rx_hook(&v, i, frame, now, out) {
             return d;
         }
         if self.slaves[i].inactive {

@@ -194,6 +194,19 @@ impl Bond {
         }
     }
 
+    /// The mode component, the view it gets and the action queue, borrowed apart so a hook
+    /// can change its own state while it reads the bond's.
+    pub(crate) fn parts(&mut self) -> (&mut ModeState, View<'_>, &mut VecDeque<Action>) {
+        let view = View {
+            opts: &self.opts,
+            slaves: &self.slaves,
+            active: self.curr_active,
+            usable: &self.usable,
+            usable_ids: &self.usable_ids,
+        };
+        (&mut self.mode, view, &mut self.actions)
+    }
+
     /// The earliest end of a running updelay/downdelay (MII monitor only).
     pub(crate) fn next_delay_deadline(&self) -> Option<Millis> {
         if !self.admin_up || self.opts.miimon == 0 {

@@ -75,8 +75,8 @@ impl Bond {
             }
         }
         if self.admin_up && self.mode.ops().poll_timeout(&self.view()).is_some_and(|t| t <= now) {
-            let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-            self.mode.ops_mut().tick(&v, now, &mut self.actions);
+            let (mode, v, out) = self.parts();
+            mode.ops_mut().tick(&v, now, out);
         }
     }
 
@@ -136,8 +136,8 @@ impl Bond {
         );
         let n = s.name.clone();
         self.log(Level::Info, Some(&n), msg);
-        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        self.mode.ops_mut().link_up(&v, i);
+        let (mode, v, _) = self.parts();
+        mode.ops_mut().link_up(&v, i);
         self.up_triggers_reselect(i)
     }
 
@@ -158,8 +158,8 @@ impl Bond {
         }
         let n = self.slaves[i].name.clone();
         self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
-        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        self.mode.ops_mut().link_down(&v, i);
+        let (mode, v, _) = self.parts();
+        mode.ops_mut().link_down(&v, i);
         // Only the active slave's failure is a reselection trigger (§6.4).
         self.curr_active == Some(i)
     }
