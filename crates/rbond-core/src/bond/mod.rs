@@ -196,6 +196,7 @@ impl Bond {
 
     /// The mode component, the view it gets and the action queue, borrowed apart so a hook
     /// can change its own state while it reads the bond's.
+    #[inline]
     pub(crate) fn parts(&mut self) -> (&mut ModeState, View<'_>, &mut VecDeque<Action>) {
         let view = View {
             opts: &self.opts,
