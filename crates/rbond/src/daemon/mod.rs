@@ -113,6 +113,11 @@ impl Daemon {
             }
         }
         rt.run_actions();
+        // The bond carries traffic again: resolve neighbours now, not at the next ARP/ND
+        // retransmission of requests sent while no daemon ran.
+        if let Err(e) = netlink::flush_unresolved_neighbours(rt.tap.ifindex()) {
+            log_line(&name, None, &format!("cannot flush unresolved neighbours: {e}"));
+        }
         log_line(&name, None, &format!("re-adopted with {} slave(s)", rt.slaves.len()));
         self.bonds.insert(name, rt);
         self.record_state();
