@@ -89,6 +89,10 @@ pub fn cleanup_bond(state_dir: &Path, st: &BondState) -> Result<Vec<String>> {
         None => out.push(format!("device {} was already gone", st.bond)),
     }
     state::remove(state_dir, &st.bond).with_context(|| format!("{}: removing its state file", st.bond))?;
+    // The dead daemon's status text for the bond (`<run dir>/<bond>`) would now lie.
+    if let Some(run_dir) = state_dir.parent() {
+        let _ = std::fs::remove_file(run_dir.join(&st.bond));
+    }
     Ok(out)
 }
 

@@ -129,6 +129,7 @@ fn assert_restored(lab: &Lab, perms: &[(String, String)]) {
     }
     assert_eq!(rbond_tables(lab), Vec::<String>::new(), "isolation tables left");
     assert!(!bond_exists(lab), "bond0 left behind");
+    assert!(!run_dir(lab).join("bond0").exists(), "a status file for the deleted bond0 is left");
     let dir = run_dir(lab).join("state");
     let left: Vec<_> = std::fs::read_dir(&dir).map(|r| r.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
     assert!(left.is_empty(), "state files left in {}: {left:?}", dir.display());
@@ -249,6 +250,25 @@ fn clean_stop_deletes_the_tap_and_the_state_file() {
     // SAFETY: kill(2) on the daemon this test started.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     wait_dead(pid);
+    assert_restored(&lab, &perms);
+    teardown(lab);
+}
+
+/// `rbond down` with no daemon does the same from `$RBOND_RUN_DIR` (the ifdown of a bond
+/// whose daemon died).
+#[test]
+fn down_without_daemon_cleans_up_from_the_state_file() {
+    let (lab, perms) = lab_with_mtu();
+    kill9(daemon_pid(&lab.host_daemon().socket));
+    let d = lab.host_daemon();
+    let env = format!("RBOND_RUN_DIR={}", d.run_dir.display());
+    let out = lab
+        .host()
+        .exec(&["env", env.as_str(), d.bin.to_str().unwrap(), "--socket", d.socket.to_str().unwrap(), "down", "bond0"])
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("rbond down with no daemon: {}\n{stdout}{stderr}", out.status);
+    assert!(out.status.success(), "{stderr}");
     assert_restored(&lab, &perms);
     teardown(lab);
 }
