@@ -98,7 +98,10 @@ pub fn cleanup_bond(state_dir: &Path, st: &BondState) -> Result<Vec<String>> {
 
 /// `rbond cleanup [bond]`: every recorded bond (or one) of the daemon with run dir
 /// `run_dir`. Prints what it does; Ok(false) when there was nothing to clean up.
-pub fn cleanup(run_dir: &Path, bond: Option<&str>) -> Result<bool> {
+///
+/// `live`: the bonds a daemon answering on the CLI's socket runs; they are refused too
+/// (the device check alone would miss a live bond whose device was deleted from outside).
+pub fn cleanup(run_dir: &Path, bond: Option<&str>, live: &[String]) -> Result<bool> {
     let dir = state::dir(run_dir);
     let mut found = false;
     let mut failed = Vec::new();
@@ -106,6 +109,10 @@ pub fn cleanup(run_dir: &Path, bond: Option<&str>) -> Result<bool> {
         match r {
             Ok(st) if bond.is_none_or(|b| b == st.bond) => {
                 found = true;
+                if live.contains(&st.bond) {
+                    failed.push(format!("{}: a running rbond daemon holds this bond; use `rbond del {}`", st.bond, st.bond));
+                    continue;
+                }
                 match cleanup_bond(&dir, &st) {
                     Ok(lines) => lines.iter().for_each(|l| println!("{}: {l}", st.bond)),
                     Err(e) => failed.push(format!("{e:#}")),

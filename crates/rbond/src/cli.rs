@@ -151,7 +151,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Err(e) if no_daemon(&e) => {
                 let run_dir = run_dir.unwrap_or_else(crate::cleanup::default_run_dir);
                 eprintln!("rbond: no daemon answers at {}; cleaning up {bond} from its state file", sock.display());
-                if crate::cleanup::cleanup(&run_dir, Some(&bond))? {
+                if crate::cleanup::cleanup(&run_dir, Some(&bond), &[])? {
                     Ok(0)
                 } else {
                     eprintln!("bonding: unable to delete non-existent {bond} (no state file in {})", state_dir(&run_dir));
@@ -178,7 +178,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Check(a) => crate::ifup::check(&a),
         Cmd::Cleanup { bond, run_dir } => {
             let run_dir = run_dir.unwrap_or_else(crate::cleanup::default_run_dir);
-            if !crate::cleanup::cleanup(&run_dir, bond.as_deref())? {
+            let live: Vec<String> = match ctl::call(&sock, &Request::List) {
+                Ok(r) if r.ok => r.out.split_whitespace().map(String::from).collect(),
+                _ => Vec::new(),
+            };
+            if !crate::cleanup::cleanup(&run_dir, bond.as_deref(), &live)? {
                 println!("nothing to clean up (no state files in {})", state_dir(&run_dir));
             }
             Ok(0)

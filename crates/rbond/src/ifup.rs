@@ -386,7 +386,7 @@ pub fn down(sock: &Path, a: &DownArgs) -> Result<i32> {
         Err(e) if crate::cli::no_daemon(&e) => {
             eprintln!("rbond: no daemon answers at {}; cleaning up from the state files", sock.display());
             let dir = crate::cleanup::default_run_dir();
-            return Ok(if crate::cleanup::cleanup(&dir, a.bond.as_deref())? || a.bond.is_none() { 0 } else { EXIT_REFUSED });
+            return Ok(if crate::cleanup::cleanup(&dir, a.bond.as_deref(), &[])? || a.bond.is_none() { 0 } else { EXIT_REFUSED });
         }
         Err(e) => return Err(e),
     };

@@ -223,6 +223,15 @@ fn del_without_daemon_cleans_up_from_the_state_file_and_cleanup_refuses_a_live_b
     assert_ne!(r.code, Some(0), "cleanup of a live bond: {}", r.stdout);
     assert!(r.stderr.contains("running rbond daemon holds"), "{}", r.stderr);
     assert!(bond_exists(&lab) && rbond_tables(&lab).len() == 2);
+    // Also when the daemon's socket is not the CLI's: the daemon holds the bond's device.
+    let d = lab.host_daemon();
+    let out = lab
+        .host()
+        .exec(&[d.bin.to_str().unwrap(), "--socket", "/nonexistent/rbt.sock", "cleanup", "--run-dir", rd])
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("running rbond daemon holds"), "{out:?}");
+    assert!(bond_exists(&lab) && rbond_tables(&lab).len() == 2);
     kill9(daemon_pid(&lab.host_daemon().socket));
     let r = rbond(&lab, &["del", "bond0", "--run-dir", rd]);
     println!("rbond del with no daemon: rc {:?}\n{}{}", r.code, r.stdout, r.stderr);

@@ -56,7 +56,12 @@ impl Tap {
     /// Attaches to the existing TAP `name`; NotFound when there is no such interface (the
     /// kernel would create one instead).
     pub fn attach(name: &str) -> io::Result<Tap> {
-        super::ifindex(name)?;
+        match super::ifindex(name) {
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                return Err(io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
+            }
+            r => r?,
+        };
         Self::open(name)
     }
 
@@ -70,7 +75,7 @@ impl Tap {
     /// is no such interface; EBUSY while a process (a live daemon) still holds it.
     pub fn delete(name: &str) -> io::Result<bool> {
         let tap = match Self::attach(name) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV) => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             r => r?,
         };
         tap.set_persist(false)?;
