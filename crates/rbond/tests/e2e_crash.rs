@@ -103,7 +103,11 @@ fn restart(lab: &Lab) -> Daemon {
 /// A lab whose bond0 runs at MTU 1400 (so a restored MTU is visible), with the slaves'
 /// original state as the daemon recorded it: (name, MAC, MTU 1500, down).
 fn lab_with_mtu() -> (TestLab, Vec<(String, String)>) {
-    let lab = build(config(Mode::ActiveBackup).miimon(100));
+    lab_with_mtu_cfg(config(Mode::ActiveBackup).miimon(100))
+}
+
+fn lab_with_mtu_cfg(cfg: LabConfig) -> (TestLab, Vec<(String, String)>) {
+    let lab = build(cfg);
     let before = lab.status().unwrap();
     let perms = perm_macs(&before);
     assert_eq!(perms.len(), 2, "{before}");
@@ -137,7 +141,8 @@ fn assert_restored(lab: &Lab, perms: &[(String, String)]) {
 
 #[test]
 fn kill_9_under_probe_then_restart_readopts_within_1s_and_del_restores() {
-    let (lab, perms) = lab_with_mtu();
+    // Options beyond mode and miimon, to see them re-applied from the state file.
+    let (lab, perms) = lab_with_mtu_cfg(config(Mode::ActiveBackup).miimon(100).option("primary", "eth1").option("num_grat_arp", "3"));
     let bond_mac = link(&lab, "bond0").0;
     let pid = daemon_pid(&lab.host_daemon().socket);
 
@@ -187,6 +192,9 @@ fn kill_9_under_probe_then_restart_readopts_within_1s_and_del_restores() {
     assert!(addr.contains("198.18.0.1/24"), "{addr}");
     assert!(status_field(&after, "Bonding Mode").unwrap().contains("active-backup"), "{after}");
     assert_eq!(status_field(&after, "MII Polling Interval (ms)").as_deref(), Some("100"), "{after}");
+    assert_eq!(rbond_ok(&lab, &["show", "bond0", "primary"]).trim(), "eth1");
+    assert_eq!(rbond_ok(&lab, &["show", "bond0", "num_grat_arp"]).trim(), "3");
+    assert_eq!(status_field(&after, "Currently Active Slave").as_deref(), Some("eth1"), "{after}");
 
     rbond_ok(&lab, &["del", "bond0"]);
     assert_restored(&lab, &perms);
