@@ -240,6 +240,23 @@ fn del_without_daemon_cleans_up_from_the_state_file_and_cleanup_refuses_a_live_b
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("running rbond daemon holds"), "{out:?}");
     assert!(bond_exists(&lab) && rbond_tables(&lab).len() == 2);
+    // A second daemon started on the same run dir (another socket) must not adopt, nor
+    // restore, a bond a live daemon holds.
+    let other_sock = d.socket.with_file_name("second.sock");
+    let log = lab
+        .host()
+        .spawn("second daemon", &d.bin, &["daemon".as_ref(), "--socket".as_ref(), other_sock.as_os_str(), "--run-dir".as_ref(), d.run_dir.as_os_str()])
+        .unwrap();
+    log.wait_for("rbond daemon ready", Duration::from_secs(10)).unwrap();
+    let second = daemon_pid(&other_sock);
+    assert!(log.lines().iter().any(|l| l.contains("left alone")), "{:?}", log.lines());
+    // SAFETY: kill(2) on the daemon this test started.
+    unsafe { libc::kill(second as i32, libc::SIGTERM) };
+    wait_dead(second);
+    let s = lab.status().unwrap();
+    assert_eq!(perm_macs(&s), perms, "{s}");
+    assert!(bond_exists(&lab) && rbond_tables(&lab).len() == 2);
+    assert!(run_dir(&lab).join("state").join("bond0.json").exists());
     kill9(daemon_pid(&lab.host_daemon().socket));
     let r = rbond(&lab, &["del", "bond0", "--run-dir", rd]);
     println!("rbond del with no daemon: rc {:?}\n{}{}", r.code, r.stdout, r.stderr);

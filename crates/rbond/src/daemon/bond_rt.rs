@@ -74,6 +74,12 @@ impl BondRt {
     pub fn create(name: &str, release: &str) -> Result<BondRt> {
         state::record_bond(name)?;
         let tap = match Tap::create_or_attach(name) {
+            // The kernel expands a name like "bond%d": the record and the device must agree.
+            Ok((tap, _)) if tap.name() != name => {
+                let _ = tap.set_persist(false);
+                let _ = state::forget_bond(name);
+                anyhow::bail!("the kernel named the device {} instead of {name}", tap.name());
+            }
             Ok((tap, _)) => tap,
             Err(e) => {
                 let _ = state::forget_bond(name);
