@@ -276,6 +276,9 @@ fn clean_stop_deletes_the_tap_and_the_state_file() {
     let (lab, perms) = lab_with_mtu();
     let state = run_dir(&lab).join("state").join("bond0.json");
     assert!(state.exists(), "no state file while the bond runs");
+    // Enslaving a slave again is refused and must not overwrite its record with the bond's
+    // MAC it carries now.
+    assert_eq!(rbond(&lab, &["enslave", "bond0", "eth1"]).code, Some(2));
     let text = std::fs::read_to_string(&state).unwrap();
     for (name, mac) in &perms {
         assert!(text.contains(&format!("\"{name}\"")) && text.contains(mac.as_str()), "{text}");

@@ -175,9 +175,14 @@ impl BondRt {
             }
             None => state::SlaveState::found(&info),
         };
-        state::record_slave(&self.core.name, &rec).map_err(sysfail)?;
+        // Already our slave (a repeated name): its record holds its real MAC, and the core
+        // refuses the request; the record must stay as it is.
+        let already = self.slaves.iter().any(|s| s.ifindex == info.index);
+        if !already {
+            state::record_slave(&self.core.name, &rec).map_err(sysfail)?;
+        }
         let r = self.enslave_recorded(ifname, &info, &rec, now);
-        if r.is_err() {
+        if r.is_err() && !already {
             // The SlaveRt was dropped, so the interface is restored: forget it.
             let _ = state::forget_slave(&self.core.name, info.index);
         }
