@@ -20,10 +20,26 @@ impl Drop for Proc {
     }
 }
 
-fn tmp_dir(tag: &str) -> PathBuf {
+/// A scratch directory, removed on drop (also on panic).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp_dir(tag: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("rbt-{tag}-{}", unique_id()));
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 /// `rbond daemon` in `ns` with its socket and run dir under `dir`, and extra environment.
@@ -99,7 +115,6 @@ fn notify_socket_gets_ready_then_watchdog_pings_then_stopping() {
     assert!(rest.iter().any(|(_, m)| m == "STOPPING=1"), "{rest:?}");
     drop(d);
     drop(ns);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// An abstract NOTIFY_SOCKET (`@name`, as systemd uses) works; without WATCHDOG_USEC, or with
@@ -131,7 +146,6 @@ fn abstract_notify_socket_and_no_watchdog_when_not_asked() {
         let msgs = collect(&sock, Duration::from_millis(500));
         assert!(msgs.iter().all(|(_, m)| m != "WATCHDOG=1"), "pings nobody asked for ({env:?}): {msgs:?}");
         drop(d);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -219,7 +233,7 @@ fn units_run_under_systemd_or_pass_systemd_analyze_verify() {
         let _ = Command::new("systemctl").args(["stop", &unit]).status();
         assert_eq!(state, "active");
     }
-    let out = match Command::new("systemd-analyze").arg("verify").args(&units).current_dir(&dir).output() {
+    let out = match Command::new("systemd-analyze").arg("verify").args(&units).current_dir(&*dir).output() {
         Ok(o) => o,
         Err(e) => {
             // No systemd tools: the settings test above still parsed the files.
@@ -233,5 +247,4 @@ fn units_run_under_systemd_or_pass_systemd_analyze_verify() {
     // verify reports unknown keys and bad values as warnings with exit 0: none allowed.
     let ours: Vec<&str> = text.lines().filter(|l| l.contains("rbond")).collect();
     assert!(ours.is_empty(), "warnings about the units: {ours:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
