@@ -271,3 +271,46 @@ fn down_without_daemon_cleans_up_from_the_state_file() {
     assert_restored(&lab, &perms);
     teardown(lab);
 }
+
+/// Re-adoption in other modes: balance-xor (its switch side is a port-channel, and a hash
+/// policy to re-apply) and balance-alb (slaves keep their own MACs). Traffic is back within
+/// 1 s of the restart, the settings and permanent MACs are the same, `del` restores.
+#[test]
+fn kill_9_and_restart_in_balance_xor_and_balance_alb() {
+    let ms = Duration::from_millis;
+    for cfg in [config(Mode::BalanceXor).option("xmit_hash_policy", "layer3+4"), config(Mode::BalanceAlb)] {
+        let mode = cfg.mode;
+        let lab = build(cfg.miimon(100));
+        let before = lab.status().unwrap();
+        let perms = perm_macs(&before);
+        let macs: Vec<String> = lab.slaves().iter().map(|s| link(&lab, s).0).collect();
+        kill9(daemon_pid(&lab.host_daemon().socket));
+        let t0 = Instant::now();
+        let handle = lab.start_probe(ProbeConfig::new(ms(2500)), None).unwrap();
+        std::thread::sleep(ms(500));
+        let restarted_at = t0.elapsed();
+        let _d2 = restart(&lab);
+        let r = handle.wait().unwrap();
+        let back = r.replies.iter().filter_map(|v| v.iter().min().copied()).filter(|&t| t > restarted_at).min();
+        println!("{}: traffic back {:?} after the restart", mode.name(), back.map(|b| b - restarted_at));
+        let back = back.expect("no reply after the restart");
+        assert!(back - restarted_at <= MAX_RESTART_GAP, "{}: {:?}", mode.name(), back - restarted_at);
+        let w = r.window(back + ms(200), r.send_end);
+        assert!(w.sent > 500 && w.loss_percent() < 2.0, "{}: {w:?}", mode.name());
+        let after = lab.status().unwrap();
+        assert_eq!(perm_macs(&after), perms, "{after}");
+        for key in ["Bonding Mode", "Transmit Hash Policy", "MII Polling Interval (ms)"] {
+            assert_eq!(status_field(&after, key), status_field(&before, key), "{key}: {after}");
+        }
+        // The slaves' MACs are as the bond had set them before the crash.
+        let now: Vec<String> = lab.slaves().iter().map(|s| link(&lab, s).0).collect();
+        assert_eq!(now, macs);
+        rbond_ok(&lab, &["del", "bond0"]);
+        for (name, mac) in &perms {
+            assert_eq!(&link(&lab, name).0, mac, "{name}");
+        }
+        assert_eq!(rbond_tables(&lab), Vec::<String>::new());
+        assert!(!bond_exists(&lab));
+        teardown(lab);
+    }
+}
