@@ -78,7 +78,7 @@ impl Daemon {
         let name = st.bond.clone();
         let mut rt = match BondRt::attach(&name, &self.release) {
             Ok(rt) => rt,
-            Err(e) if !e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => {
+            Err(e) if e.downcast_ref::<std::io::Error>().is_none_or(|io| io.kind() != std::io::ErrorKind::NotFound) => {
                 // EBUSY: another live process (a second daemon on this run dir) holds the
                 // device; its slaves are not ours to restore. Left as found.
                 log_line(&name, None, &format!("cannot re-adopt the bond device ({e:#}); bond and state file left alone"));
