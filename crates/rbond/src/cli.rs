@@ -31,8 +31,14 @@ pub enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         opts: Vec<String>,
     },
-    /// Delete a bond, releasing its slaves.
-    Del { bond: String },
+    /// Delete a bond, releasing its slaves. With no daemon answering, the bond is cleaned
+    /// up from the state file a dead daemon left (as `rbond cleanup <bond>`).
+    Del {
+        bond: String,
+        /// Run dir of the daemon, for the state files [default: $RBOND_RUN_DIR or /run/rbond]
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+    },
     /// Enslave interfaces (like ifenslave).
     Enslave {
         bond: String,
@@ -85,6 +91,24 @@ pub enum Cmd {
     Down(crate::ifup::DownArgs),
     /// Validate the ifcfg configuration and print what `up` would do; changes nothing.
     Check(crate::ifup::CheckArgs),
+    /// After a daemon died: restore every slave it left (MAC, MTU, up/down, isolation),
+    /// delete its bond devices and state files. Needs no daemon; refuses bonds a live one holds.
+    Cleanup {
+        /// Only this bond.
+        bond: Option<String>,
+        /// Run dir of the dead daemon [default: $RBOND_RUN_DIR or /run/rbond]
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+    },
+}
+
+/// Whether `e` says no daemon listens on the socket (nothing there, or a stale socket file
+/// whose daemon died): the cases where the state files are the way to undo a bond.
+pub fn no_daemon(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| matches!(io.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused))
+    })
 }
 
 /// Prints a daemon answer; a refusal becomes exit code 2.
@@ -122,7 +146,20 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Add { bond, opts } => call(Request::Add { bond, opts: pairs(&opts)? }),
-        Cmd::Del { bond } => call(Request::Del { bond }),
+        Cmd::Del { bond, run_dir } => match ctl::call(&sock, &Request::Del { bond: bond.clone() }) {
+            Ok(resp) => finish(resp),
+            Err(e) if no_daemon(&e) => {
+                let run_dir = run_dir.unwrap_or_else(crate::cleanup::default_run_dir);
+                eprintln!("rbond: no daemon answers at {}; cleaning up {bond} from its state file", sock.display());
+                if crate::cleanup::cleanup(&run_dir, Some(&bond), &[])? {
+                    Ok(0)
+                } else {
+                    eprintln!("bonding: unable to delete non-existent {bond} (no state file in {})", state_dir(&run_dir));
+                    Ok(2)
+                }
+            }
+            Err(e) => Err(e),
+        },
         Cmd::Enslave { bond, ifaces } => call(Request::Enslave { bond, ifaces }),
         Cmd::Release { bond, ifaces } => call(Request::Release { bond, ifaces }),
         Cmd::Set { bond, option, value } => call(Request::Set { bond, option, value }),
@@ -139,7 +176,22 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Up(a) => crate::ifup::up(&sock, &a),
         Cmd::Down(a) => crate::ifup::down(&sock, &a),
         Cmd::Check(a) => crate::ifup::check(&a),
+        Cmd::Cleanup { bond, run_dir } => {
+            let run_dir = run_dir.unwrap_or_else(crate::cleanup::default_run_dir);
+            let live: Vec<String> = match ctl::call(&sock, &Request::List) {
+                Ok(r) if r.ok => r.out.split_whitespace().map(String::from).collect(),
+                _ => Vec::new(),
+            };
+            if !crate::cleanup::cleanup(&run_dir, bond.as_deref(), &live)? {
+                println!("nothing to clean up (no state files in {})", state_dir(&run_dir));
+            }
+            Ok(0)
+        }
     }
+}
+
+fn state_dir(run_dir: &std::path::Path) -> String {
+    crate::daemon::state::dir(run_dir).display().to_string()
 }
 
 fn print_options() {

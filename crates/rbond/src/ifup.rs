@@ -406,7 +406,16 @@ fn update(sock: &Path, b: &BondSpec, a: &UpArgs, running: &[String]) -> Result<O
 
 /// `rbond down`.
 pub fn down(sock: &Path, a: &DownArgs) -> Result<i32> {
-    let running = daemon_bonds(sock)?;
+    let running = match daemon_bonds(sock) {
+        Ok(r) => r,
+        // No daemon: what a dead one left is undone from its state files.
+        Err(e) if crate::cli::no_daemon(&e) => {
+            eprintln!("rbond: no daemon answers at {}; cleaning up from the state files", sock.display());
+            let dir = crate::cleanup::default_run_dir();
+            return Ok(if crate::cleanup::cleanup(&dir, a.bond.as_deref(), &[])? || a.bond.is_none() { 0 } else { EXIT_REFUSED });
+        }
+        Err(e) => return Err(e),
+    };
     let names: Vec<String> = match &a.bond {
         Some(n) if running.contains(n) => vec![n.clone()],
         Some(n) => {

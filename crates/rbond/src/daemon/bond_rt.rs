@@ -3,6 +3,7 @@
 //! same `SlaveId`: its interface index, which survives renames and is never renumbered.
 
 use crate::sys::packet::{FrameBatch, PacketSocket};
+use super::state;
 use crate::sys::{ethtool, isolate::SlaveIsolation, netlink, tap::Tap, VNET_HDR_LEN};
 use anyhow::Result;
 use rbond_core::bond::{Action, Bond, Level, RxDecision, TxDecision};
@@ -74,8 +75,35 @@ pub fn observe(ifname: &str, info: &netlink::LinkInfo, use_carrier: bool, prev: 
 }
 
 impl BondRt {
+    /// A new bond: recorded in the state file first, then its device is created as a
+    /// persistent TAP, so a daemon that dies leaves bond0 (addresses, routes) in place.
     pub fn create(name: &str, release: &str) -> Result<BondRt> {
-        let tap = Tap::create(name)?;
+        state::record_bond(name)?;
+        let tap = match Tap::create_or_attach(name) {
+            // The kernel expands a name like "bond%d": the record and the device must agree.
+            Ok((tap, _)) if tap.name() != name => {
+                let _ = tap.set_persist(false);
+                let _ = state::forget_bond(name);
+                anyhow::bail!("the kernel named the device {} instead of {name}", tap.name());
+            }
+            Ok((tap, _)) => tap,
+            Err(e) => {
+                let _ = state::forget_bond(name);
+                return Err(e.into());
+            }
+        };
+        Self::with_tap(name, tap, release)
+    }
+
+    /// Re-adoption after a crash: attaches to the persistent TAP `name` a previous daemon
+    /// left. Slaves and options come from the state file (`daemon::adopt`).
+    pub fn attach(name: &str, release: &str) -> Result<BondRt> {
+        let tap = Tap::attach(name)?;
+        tap.set_persist(true)?;
+        Self::with_tap(name, tap, release)
+    }
+
+    fn with_tap(name: &str, tap: Tap, release: &str) -> Result<BondRt> {
         let info = netlink::link_by_index(tap.ifindex())?
             .ok_or_else(|| anyhow::anyhow!("{name}: the TAP device vanished"))?;
         let mut core = Bond::new(name, MacAddr(info.mac), release);
@@ -147,8 +175,49 @@ impl BondRt {
     /// failure the interface is left as it was found: the `SlaveRt` is built before anything
     /// is touched, and dropping it restores the slave.
     pub fn enslave(&mut self, ifname: &str, now: Millis) -> Result<Vec<String>, OptError> {
+        self.enslave_as(ifname, None, now)
+    }
+
+    /// Re-adoption: enslaves the interface recorded in `rec` (found again by its ifindex),
+    /// taking the recorded MAC, MTU and admin state as the ones to restore; its current MAC
+    /// is the bond's, set by the dead daemon, and must never become its permanent address.
+    pub fn readopt(&mut self, rec: &state::SlaveState, now: Millis) -> Result<Vec<String>, OptError> {
+        let ifname = netlink::link_by_index(rec.ifindex).ok().flatten().map(|l| l.name).unwrap_or_else(|| rec.name.clone());
+        self.enslave_as(&ifname, Some(rec), now)
+    }
+
+    fn enslave_as(&mut self, ifname: &str, recorded: Option<&state::SlaveState>, now: Millis) -> Result<Vec<String>, OptError> {
         let sysfail = |e: std::io::Error| OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): {e}")]);
         let info = netlink::link_by_name(ifname).map_err(sysfail)?.ok_or_else(|| no_such(ifname))?;
+        // The record comes first: from here on a crash leaves what is needed to undo it.
+        let rec = match recorded {
+            Some(r) => {
+                // Renamed while no daemon ran: the old table hooks a name that is gone.
+                let table = crate::sys::isolate::table_name(&info.name, info.index);
+                if r.nft_table != table {
+                    let _ = crate::sys::isolate::remove_table(&r.nft_table);
+                }
+                state::SlaveState { name: info.name.clone(), ifindex: info.index, nft_table: table, ..r.clone() }
+            }
+            None => state::SlaveState::found(&info),
+        };
+        // Already our slave (a repeated name): its record holds its real MAC, and the core
+        // refuses the request; the record must stay as it is.
+        let already = self.slaves.iter().any(|s| s.ifindex == info.index);
+        if !already {
+            state::record_slave(self.core.name(), &rec).map_err(sysfail)?;
+        }
+        let r = self.enslave_recorded(ifname, &info, &rec, now);
+        if r.is_err() && !already {
+            // The SlaveRt was dropped, so the interface is restored: forget it.
+            let _ = state::forget_slave(self.core.name(), info.index);
+        }
+        r
+    }
+
+    fn enslave_recorded(&mut self, ifname: &str, info: &netlink::LinkInfo, rec: &state::SlaveState, now: Millis) -> Result<Vec<String>, OptError> {
+        let sysfail = |e: std::io::Error| OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): {e}")]);
+        let perm = rec.mac().unwrap_or(info.mac);
         if self.slaves.len() >= MAX_SLAVES {
             return Err(OptError::new("slaves", Errno::EINVAL, vec![format!("(slave {ifname}): Error: a bond has at most {MAX_SLAVES} slaves in rbond")]));
         }
@@ -159,9 +228,9 @@ impl BondRt {
             ifindex: info.index,
             sock: PacketSocket::bind(info.index).map_err(sysfail)?,
             isolation: None,
-            orig_mac: info.mac,
-            orig_mtu: info.mtu,
-            orig_up: info.admin_up,
+            orig_mac: perm,
+            orig_mtu: rec.mtu,
+            orig_up: rec.admin_up,
             restored: false,
         };
         // The bond MAC is unicast to the slave, and multicast must reach the bond too.
@@ -175,7 +244,7 @@ impl BondRt {
         }
         let info_now = netlink::link_by_index(info.index).map_err(sysfail)?.unwrap_or(info.clone());
         let obs = observe(ifname, &info_now, self.core.opts().use_carrier, None);
-        let notes = self.core.enslave(id, ifname, MacAddr(info.mac), obs, now)?;
+        let notes = self.core.enslave(id, ifname, MacAddr(perm), obs, now)?;
         self.slaves.push(slave);
         self.run_actions();
         Ok(notes)
@@ -198,16 +267,22 @@ impl BondRt {
     /// so those (a new bond MAC, ...) no longer touch it.
     fn forget(&mut self, id: SlaveId) {
         if let Some(p) = self.slaves.iter().position(|s| s.id == id) {
-            drop(self.slaves.remove(p));
+            let s = self.slaves.remove(p);
+            let ifindex = s.ifindex;
+            drop(s);
+            let _ = state::forget_slave(self.core.name(), ifindex);
         }
         self.run_actions();
     }
 
-    /// Deleting the bond: all slaves go at once, without failovers, as they were found.
+    /// Deleting the bond: all slaves go at once, without failovers, as they were found;
+    /// then the device goes (persistence off: it vanishes with the fd) and so does the record.
     pub fn teardown(&mut self) {
         self.core.release_all();
         self.slaves.clear();
         self.run_actions();
+        let _ = self.tap.set_persist(false);
+        let _ = state::forget_bond(self.core.name());
     }
 
     /// Carries out the core's actions.

@@ -4,6 +4,8 @@
 
 mod bond_rt;
 mod control;
+mod notify;
+pub mod state;
 
 pub use bond_rt::{log_line, BondRt};
 
@@ -55,6 +57,76 @@ impl Daemon {
                 let _ = std::fs::rename(&tmp, &path);
             }
         }
+    }
+
+    /// Brings the state files up to date with the bonds' options (they change only through
+    /// control requests; slaves are recorded by `BondRt` itself, before each change).
+    fn record_state(&self) {
+        for b in self.bonds.values() {
+            if let Err(e) = state::record_bond_info(&b.core, b.tap.ifindex()) {
+                log_line(b.core.name(), None, &format!("cannot write the state file: {e}"));
+            }
+        }
+    }
+
+    /// Re-adopts a bond a previous daemon of this run dir left behind (killed, crashed):
+    /// attach to its persistent TAP, replay its options, re-enslave its slaves in the
+    /// recorded order with their recorded MACs as permanent addresses, then take the
+    /// device's admin state, as `ip link set up` would have been seen.
+    fn adopt(&mut self, st: state::BondState) {
+        let now = self.now();
+        let name = st.bond.clone();
+        let mut rt = match BondRt::attach(&name, &self.release) {
+            Ok(rt) => rt,
+            Err(e) if e.downcast_ref::<std::io::Error>().is_none_or(|io| io.kind() != std::io::ErrorKind::NotFound) => {
+                // EBUSY: another live process (a second daemon on this run dir) holds the
+                // device; its slaves are not ours to restore. Left as found.
+                log_line(&name, None, &format!("cannot re-adopt the bond device ({e:#}); bond and state file left alone"));
+                return;
+            }
+            Err(e) => {
+                log_line(&name, None, &format!("cannot re-adopt the bond device ({e:#}); restoring its slaves"));
+                for line in crate::cleanup::restore_slaves(&st) {
+                    log_line(&name, None, &line);
+                }
+                let _ = state::forget_bond(&name);
+                return;
+            }
+        };
+        let found = netlink::link_by_index(rt.tap.ifindex()).ok().flatten();
+        for e in state::replay_options(&mut rt.core, &st.options, now) {
+            log_line(&name, None, &format!("option not restored: {e}"));
+        }
+        for rec in &st.slaves {
+            if netlink::link_by_index(rec.ifindex).ok().flatten().is_none() {
+                log_line(&name, Some(&rec.name), "gone while no daemon ran; forgotten");
+                let _ = state::forget_slave(&name, rec.ifindex);
+                continue;
+            }
+            match rt.readopt(rec, now) {
+                Ok(_) => log_line(&name, Some(&rec.name), &format!("re-adopted (permanent HW addr {})", rec.perm_mac)),
+                Err(e) => log_line(&name, Some(&rec.name), &format!("cannot re-adopt, restored instead: {}", e.lines.join("; "))),
+            }
+        }
+        if let Some(info) = found {
+            // An address the administrator gave bond0 (not the first slave's) stays.
+            if info.mac != rt.core.mac().0 {
+                rt.core.set_bond_mac(rbond_core::MacAddr(info.mac));
+            }
+            rt.core.set_admin_up(info.admin_up, now);
+            if info.admin_up {
+                rt.refresh_addrs();
+            }
+        }
+        rt.run_actions();
+        // The bond carries traffic again: resolve neighbours now, not at the next ARP/ND
+        // retransmission of requests sent while no daemon ran.
+        if let Err(e) = netlink::flush_unresolved_neighbours(rt.tap.ifindex()) {
+            log_line(&name, None, &format!("cannot flush unresolved neighbours: {e}"));
+        }
+        log_line(&name, None, &format!("re-adopted with {} slave(s)", rt.slaves.len()));
+        self.bonds.insert(name, rt);
+        self.record_state();
     }
 
     fn write_all_status(&mut self) {
@@ -168,8 +240,22 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         next_poll: 0,
         written: Default::default(),
     };
+    // Before taking requests: the bonds a killed daemon left are ours again.
+    for r in state::init(run_dir).context("reading the state files")? {
+        match r {
+            Ok(st) => d.adopt(st),
+            Err((p, e)) => eprintln!("rbond: cannot read {}: {e}; left as is", p.display()),
+        }
+    }
+    d.write_all_status();
+    let notifier = notify::Notifier::from_env();
+    let ping_every = notifier.as_ref().and_then(|n| n.ping_every());
+    let mut next_ping = Instant::now();
     println!("rbond daemon ready");
     let _ = std::io::stdout().flush();
+    if let Some(n) = &notifier {
+        n.send("READY=1\nSTATUS=bonding");
+    }
 
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
     while !STOP.load(Ordering::SeqCst) {
@@ -189,8 +275,17 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
             }
             deadline = Some(deadline.map_or(d.next_poll, |x| x.min(d.next_poll)));
         }
-        // Wake at least every 500 ms to notice a stop request.
-        let timeout = deadline.map_or(500, |t| t.saturating_sub(now).min(500) as i32);
+        // Wake at least every 500 ms to notice a stop request, and in time for the
+        // watchdog ping. The ping comes from this loop, so a stuck loop stops it.
+        let mut cap = 500;
+        if let (Some(n), Some(every)) = (&notifier, ping_every) {
+            if Instant::now() >= next_ping {
+                n.send("WATCHDOG=1");
+                next_ping = Instant::now() + every;
+            }
+            cap = cap.min(next_ping.saturating_duration_since(Instant::now()).as_millis() as u64 + 1);
+        }
+        let timeout = deadline.map_or(cap as i32, |t| t.saturating_sub(now).min(cap) as i32);
         poll_fds(&mut fds, timeout);
         let now = d.now();
 
@@ -237,9 +332,15 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
             let mut drain = [0u8; 64];
             while (&wake_rx).read(&mut drain).is_ok_and(|n| n > 0) {}
             while let Ok((req, reply)) = calls.try_recv() {
-                let _ = reply.send(control::handle(&mut d, req));
+                let resp = control::handle(&mut d, req);
+                // Recorded before the client hears "done".
+                d.record_state();
+                let _ = reply.send(resp);
             }
         }
+    }
+    if let Some(n) = &notifier {
+        n.send("STOPPING=1");
     }
     // Leave everything as found.
     let names: Vec<String> = d.bonds.keys().cloned().collect();

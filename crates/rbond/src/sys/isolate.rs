@@ -87,7 +87,7 @@ fn nft(script: &str) -> io::Result<()> {
 
 /// A table name that is a valid nft identifier and unique per interface: `rbond_<name>`
 /// with anything but [A-Za-z0-9_] turned into '_', plus the ifindex against collisions.
-fn table_name(ifname: &str, ifindex: u32) -> String {
+pub fn table_name(ifname: &str, ifindex: u32) -> String {
     let clean: String = ifname.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     format!("rbond_{clean}_{ifindex}")
 }
@@ -107,6 +107,15 @@ fn script(table: &str, ifname: &str, egress: bool) -> String {
     }
     s += "}\n";
     s
+}
+
+/// Deletes netdev table `table` in the calling thread's netns, whether or not it exists
+/// (what `rbond cleanup` does with the table a dead daemon left).
+pub fn remove_table(table: &str) -> io::Result<()> {
+    if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad nft table name {table:?}")));
+    }
+    nft(&format!("table netdev {table} {{\n}}\ndelete table netdev {table}\n"))
 }
 
 impl SlaveIsolation {

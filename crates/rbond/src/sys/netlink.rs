@@ -439,6 +439,52 @@ pub fn del_default_route(gw: IpAddr) -> io::Result<()> {
     }
 }
 
+// <linux/neighbour.h>
+const RTM_NEWNEIGH: u16 = 28;
+const RTM_DELNEIGH: u16 = 29;
+const RTM_GETNEIGH: u16 = 30;
+const NDA_DST: u16 = 1;
+const NUD_INCOMPLETE: u16 = 0x01;
+const NUD_FAILED: u16 = 0x20;
+const NDMSG_LEN: usize = 12;
+
+/// Deletes the neighbour entries of interface `index` that are still being resolved or
+/// failed (`ip neigh flush dev X nud incomplete nud failed`); returns how many.
+///
+/// Why: while no daemon ran, the host's stack kept sending into the bond and its ARP/ND
+/// requests went nowhere, so the peer's entry sits in INCOMPLETE and the next request
+/// waits for the retransmit timer (retrans_time_ms, 1 s by default). Deleted, the next
+/// packet starts a new resolution at once (neigh_event_send from NUD_NONE).
+pub fn flush_unresolved_neighbours(index: u32) -> io::Result<usize> {
+    let hdr = |family: u8, state: u16| {
+        let mut h = [0u8; NDMSG_LEN];
+        h[0] = family;
+        h[4..8].copy_from_slice(&(index as i32).to_ne_bytes());
+        h[8..10].copy_from_slice(&state.to_ne_bytes());
+        h
+    };
+    let replies = request(Msg::new(RTM_GETNEIGH, NLM_F_DUMP, &hdr(libc::AF_UNSPEC as u8, 0)))?;
+    let mut n = 0;
+    for (ty, p) in replies {
+        if ty != RTM_NEWNEIGH || p.len() < NDMSG_LEN || u32_at(&p, 4) != index {
+            continue;
+        }
+        let state = u16::from_ne_bytes([p[8], p[9]]);
+        if state & (NUD_INCOMPLETE | NUD_FAILED) == 0 {
+            continue;
+        }
+        let Some(dst) = attrs(&p[NDMSG_LEN..]).find(|(t, _)| *t == NDA_DST).map(|(_, d)| d.to_vec()) else { continue };
+        let m = Msg::new(RTM_DELNEIGH, NLM_F_ACK, &hdr(p[0], 0)).attr(NDA_DST, &dst);
+        match request(m) {
+            Ok(_) => n += 1,
+            // Resolved or gone in the meantime.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// A NETLINK_ROUTE socket subscribed to RTNLGRP_LINK (O_NONBLOCK): instant carrier, admin
 /// state, MAC/MTU changes and removals of interfaces in the calling thread's netns.
 #[derive(Debug)]

@@ -15,6 +15,7 @@ const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 const IFF_VNET_HDR: libc::c_short = 0x4000;
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca; // _IOW('T', 202, int)
+const TUNSETPERSIST: libc::c_ulong = 0x4004_54cb; // _IOW('T', 203, int)
 const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0; // _IOW('T', 208, unsigned int)
 const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8; // _IOW('T', 216, int)
 const TUN_F_CSUM: libc::c_uint = 0x01;
@@ -22,7 +23,10 @@ const TUN_F_TSO4: libc::c_uint = 0x02;
 const TUN_F_TSO6: libc::c_uint = 0x04;
 const TUN_F_TSO_ECN: libc::c_uint = 0x08;
 
-/// A non-persistent TAP device; closing the fd (drop) removes the interface.
+/// A TAP device. Made by `create` it is not persistent: closing the fd (drop) removes the
+/// interface. `create_or_attach` makes it persistent (TUNSETPERSIST): then the kernel keeps
+/// the interface, with its addresses and routes, when the fd is closed, also when the process
+/// dies; `set_persist(false)` before the drop (or `Tap::delete`) removes it.
 #[derive(Debug)]
 pub struct Tap {
     fd: OwnedFd,
@@ -35,6 +39,51 @@ impl Tap {
     /// with a 10-byte vnet header and CSUM|TSO4|TSO6|TSO_ECN offloads; the fd is O_NONBLOCK.
     /// The device starts administratively down; use `netlink::set_up`.
     pub fn create(name: &str) -> io::Result<Tap> {
+        Self::open(name)
+    }
+
+    /// Attaches to TAP `name` if it exists (a persistent one left by an earlier daemon),
+    /// else creates it; either way it is made persistent. Returns whether it existed.
+    /// An existing device that is not a TAP is refused by the kernel (tun_set_iff: EINVAL);
+    /// one whose queue another process holds gives EBUSY.
+    pub fn create_or_attach(name: &str) -> io::Result<(Tap, bool)> {
+        let existed = super::ifindex(name).is_ok();
+        let tap = Self::open(name)?;
+        tap.set_persist(true)?;
+        Ok((tap, existed))
+    }
+
+    /// Attaches to the existing TAP `name`; NotFound when there is no such interface (the
+    /// kernel would create one instead).
+    pub fn attach(name: &str) -> io::Result<Tap> {
+        match super::ifindex(name) {
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                return Err(io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
+            }
+            r => r?,
+        };
+        Self::open(name)
+    }
+
+    /// TUNSETPERSIST: whether the interface outlives this fd.
+    pub fn set_persist(&self, on: bool) -> io::Result<()> {
+        // SAFETY: TUNSETPERSIST takes the flag by value.
+        cvt(unsafe { libc::ioctl(self.fd(), TUNSETPERSIST as _, on as libc::c_ulong) }).map(drop)
+    }
+
+    /// Removes the persistent TAP `name` (attach, persist off, close). Ok(false) when there
+    /// is no such interface; EBUSY while a process (a live daemon) still holds it.
+    pub fn delete(name: &str) -> io::Result<bool> {
+        let tap = match Self::attach(name) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            r => r?,
+        };
+        tap.set_persist(false)?;
+        drop(tap);
+        Ok(true)
+    }
+
+    fn open(name: &str) -> io::Result<Tap> {
         let mut ifr = ifreq_named(name)?;
         // SAFETY: path is a valid C string; we own the returned fd.
         let fd = cvt(unsafe {
