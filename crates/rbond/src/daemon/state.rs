@@ -353,14 +353,14 @@ mod tests {
         for (k, v) in [("mode", "active-backup"), ("miimon", "100"), ("updelay", "200"), ("primary", "eth1"), ("fail_over_mac", "active"), ("num_grat_arp", "3")] {
             b.set_option(k, v, 0).unwrap();
         }
-        b.set_target_list("arp_ip_target", "198.18.0.9,198.18.0.10", 0).unwrap();
+        b.set_options(&[("arp_ip_target".into(), "198.18.0.9,198.18.0.10".into())], 0).unwrap();
         let opts = options_of(&b);
         assert_eq!(opts[0], ("mode".to_string(), "active-backup".to_string()));
         assert!(opts.contains(&("arp_ip_target".to_string(), "198.18.0.9,198.18.0.10".to_string())), "{opts:?}");
         let mut c = Bond::new("bond0", rbond_core::MacAddr::ZERO, "");
         assert_eq!(replay_options(&mut c, &opts, 0), Vec::<String>::new());
         for def in OPTIONS {
-            assert_eq!(c.opts.show(def.name), b.opts.show(def.name), "{}", def.name);
+            assert_eq!(c.opts().show(def.name), b.opts().show(def.name), "{}", def.name);
         }
     }
 }
