@@ -345,6 +345,7 @@ impl SlaveRt {
         if std::mem::replace(&mut self.restored, true) {
             return;
         }
+        crate::sys::owner::release(self.ifindex); // other rbond daemons may take it again
         if let Some(mut iso) = self.isolation.take() {
             let _ = iso.remove();
         }

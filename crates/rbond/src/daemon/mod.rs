@@ -20,9 +20,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 static STOP: AtomicBool = AtomicBool::new(false);
+static HUP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+}
+
+/// SIGHUP: the daemon has no configuration file to reload, and a closing terminal (`rbond
+/// daemon &` from a shell that exits) must not take the host's bonds down with it. It is
+/// logged and otherwise ignored.
+extern "C" fn on_hup(_: libc::c_int) {
+    HUP.store(true, Ordering::SeqCst);
 }
 
 pub struct Daemon {
@@ -81,7 +89,17 @@ impl Daemon {
                         }
                     } else if let Some(s) = b.slaves.iter().find(|s| s.ifindex == info.index) {
                         let name = s.name.clone();
-                        b.link_seen(&name, &info, now);
+                        if let Some(master) = info.master {
+                            // Put under a kernel master from outside (`ip link set eth0 master
+                            // br0`): that master now receives the slave's frames, so it is not
+                            // ours any more. Release it, as the kernel releases a slave that
+                            // leaves (__bond_release_one logs "Releasing ... interface").
+                            let m = netlink::link_by_index(master).ok().flatten().map(|l| l.name).unwrap_or_else(|| format!("ifindex {master}"));
+                            log_line(&b.core.name, Some(&name), &format!("was given the master {m} from outside rbond; releasing it"));
+                            let _ = b.release(&name, now);
+                        } else {
+                            b.link_seen(&name, &info, now);
+                        }
                     }
                     b.run_actions();
                 }
@@ -134,8 +152,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     if let Some(parent) = socket.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let _ = std::fs::remove_file(socket);
+    let _lock = claim_socket(socket)?;
     let listener = UnixListener::bind(socket).with_context(|| format!("binding {}", socket.display()))?;
+    crate::sys::owner::set_socket(socket);
     // Root only: the socket changes network configuration.
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
     let (calls_tx, calls) = std::sync::mpsc::channel::<control::Call>();
@@ -148,6 +167,7 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGHUP, on_hup as *const () as libc::sighandler_t);
     }
     let mut d = Daemon {
         bonds: BTreeMap::new(),
@@ -162,6 +182,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
 
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
     while !STOP.load(Ordering::SeqCst) {
+        if HUP.swap(false, Ordering::SeqCst) {
+            eprintln!("rbond: SIGHUP received: nothing to reload, the daemon keeps running");
+        }
         // Layout: control wake-up, netlink, then per bond (in map order) its TAP and its slaves.
         fds.clear();
         fds.push(pfd(wake_rx.as_raw_fd()));
@@ -238,9 +261,52 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     for n in names {
         if let Some(mut b) = d.bonds.remove(&n) {
             b.teardown();
+            crate::sys::owner::release(b.tap.ifindex());
         }
         let _ = std::fs::remove_file(run_dir.join(&n));
     }
     let _ = std::fs::remove_file(socket);
+    let _ = std::fs::remove_file(format!("{}.lock", socket.display()));
+    // The per-namespace default dir goes too when nothing else is left in it.
+    for dir in [Some(run_dir), socket.parent()].into_iter().flatten() {
+        if dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ns-")) {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
     Ok(())
+}
+
+/// Makes sure no other daemon serves `socket`, and keeps it so: an exclusive flock(2) on
+/// `<socket>.lock`, held for the daemon's life, serializes daemons starting at once; a
+/// socket that still answers belongs to a live daemon and is never taken over; a socket
+/// file nobody listens on (ECONNREFUSED: its daemon died) is removed and reused.
+fn claim_socket(socket: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let busy = || anyhow::anyhow!("another rbond daemon is running on {} (it answers there); stop it first, or give this one its own --socket", socket.display());
+    let lock_path = PathBuf::from(format!("{}.lock", socket.display()));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    // SAFETY: flock on an fd we own.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(busy());
+    }
+    match std::os::unix::net::UnixStream::connect(socket) {
+        Ok(_) => return Err(busy()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            eprintln!("rbond: removing the stale socket {} (no daemon answers there)", socket.display());
+            std::fs::remove_file(socket).with_context(|| format!("removing the stale socket {}", socket.display()))?;
+        }
+        Err(e) => {
+            // Not a socket at all (a regular file, ...): do not delete what we do not know.
+            if socket.exists() {
+                anyhow::bail!("{} exists and is not an rbond socket ({e}); remove it or choose another --socket", socket.display());
+            }
+        }
+    }
+    Ok(lock)
 }
