@@ -84,12 +84,17 @@ impl Owner {
     }
 }
 
-/// Field 22 of /proc/<pid>/stat (starttime, in clock ticks since boot; proc(5)).
+/// Field 22 of /proc/<pid>/stat (starttime, in clock ticks since boot; proc(5)); None when
+/// the process does not exist or has exited (state Z or X: a zombie awaiting its parent's
+/// wait(2) owns nothing any more).
 fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if matches!(rest.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    rest.nth(18)?.parse().ok()
 }
 
 /// The live rbond daemon other than this one that owns `ifindex`, if any. Stale records
