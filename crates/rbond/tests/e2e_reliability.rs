@@ -255,6 +255,7 @@ fn fault2_a_stale_socket_is_reused() {
 fn fault3_duplicate_names_and_a_second_daemon_change_nothing() {
     let id = unique_id();
     let h = Host::new(&id, "own", 3);
+    let _records = OwnerRecords(ns_inode(&h.ns));
     let d1 = h.daemon("one");
     let d2 = h.daemon("two");
     cli_ok(&d1, &["add", "bond0", "mode", "active-backup", "miimon", "100"]);
@@ -318,9 +319,18 @@ fn fault3_duplicate_names_and_a_second_daemon_change_nothing() {
         let rec = format!("ns-{ino}-if-{}", eth(n));
         assert!(!leftover.contains(&rec), "{n}'s ownership record was left behind: {leftover:?}");
     }
-    let _ = std::fs::remove_dir_all(&h.dir.0);
-    for f in leftover.iter().filter(|f| f.starts_with(&format!("ns-{ino}-"))) {
-        let _ = std::fs::remove_file(Path::new("/run/rbond/owners").join(f));
+}
+
+/// Removes the ownership records of one namespace on drop (a killed daemon leaves its own).
+struct OwnerRecords(u64);
+impl Drop for OwnerRecords {
+    fn drop(&mut self) {
+        let prefix = format!("ns-{}-", self.0);
+        for e in std::fs::read_dir("/run/rbond/owners").into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 
