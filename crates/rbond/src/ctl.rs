@@ -116,6 +116,13 @@ impl Response {
     }
 }
 
+/// One request as the CLI sends it: a JSON line.
+pub fn encode_request(req: &Request) -> String {
+    let mut line = serde_json::to_string(req).unwrap_or_default();
+    line.push('\n');
+    line
+}
+
 /// Sends one request and waits for the answer, at most `timeout()` in all.
 pub fn call(socket: &Path, req: &Request) -> Result<Response> {
     let limit = timeout();
@@ -125,8 +132,7 @@ pub fn call(socket: &Path, req: &Request) -> Result<Response> {
     s.set_write_timeout(Some(limit))?;
     s.set_read_timeout(Some(limit))?;
     let start = std::time::Instant::now();
-    let mut line = serde_json::to_string(req)?;
-    line.push('\n');
+    let line = encode_request(req);
     if let Err(e) = (&s).write_all(line.as_bytes()) {
         if is_timeout(&e) {
             bail!("{}", late());
