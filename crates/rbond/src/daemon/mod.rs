@@ -90,13 +90,7 @@ impl Daemon {
                     } else if let Some(s) = b.slaves.iter().find(|s| s.ifindex == info.index) {
                         let name = s.name.clone();
                         if let Some(master) = info.master {
-                            // Put under a kernel master from outside (`ip link set eth0 master
-                            // br0`): that master now receives the slave's frames, so it is not
-                            // ours any more. Release it, as the kernel releases a slave that
-                            // leaves (__bond_release_one logs "Releasing ... interface").
-                            let m = netlink::link_by_index(master).ok().flatten().map(|l| l.name).unwrap_or_else(|| format!("ifindex {master}"));
-                            log_line(&b.core.name, Some(&name), &format!("was given the master {m} from outside rbond; releasing it"));
-                            let _ = b.release(&name, now);
+                            release_to_master(b, &name, master, now);
                         } else {
                             b.link_seen(&name, &info, now);
                         }
@@ -129,11 +123,25 @@ impl Daemon {
                 }
             }
             for (name, info) in seen {
-                b.link_seen(&name, &info, now);
+                match info.master {
+                    Some(m) => release_to_master(b, &name, m, now),
+                    None => b.link_seen(&name, &info, now),
+                }
             }
             b.run_actions();
         }
     }
+}
+
+/// A slave was put under a kernel master from outside (`ip link set eth0 master br0`): that
+/// master now handles every frame the slave receives too, and a kernel device has one master
+/// only (netdev_master_upper_dev_link refuses a second), so the slave is not ours any more.
+/// It is released as the kernel releases a slave that leaves (__bond_release_one logs
+/// "Releasing ... interface"), after a line saying why.
+fn release_to_master(b: &mut BondRt, name: &str, master: u32, now: Millis) {
+    let m = netlink::link_by_index(master).ok().flatten().map(|l| l.name).unwrap_or_else(|| format!("ifindex {master}"));
+    log_line(&b.core.name, Some(name), &format!("was given the master {m} from outside rbond; releasing it"));
+    let _ = b.release(name, now);
 }
 
 fn poll_fds(fds: &mut Vec<libc::pollfd>, timeout_ms: i32) -> usize {
