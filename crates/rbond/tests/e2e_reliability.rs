@@ -578,6 +578,68 @@ fn sighup_keeps_the_daemon_running() {
     assert!(lines.iter().any(|l| l.contains("SIGHUP received: nothing to reload")), "{lines:?}");
 }
 
+/// A child process stopped (SIGTERM, then SIGKILL) and reaped on drop, also on a panic.
+struct ChildGuard(std::process::Child);
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own, not yet reaped child.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `rbond daemon &` from a terminal that then closes: SIGHUP, and every later log line fails
+/// to write (here: its stdout and stderr pipes are closed, so writes fail with EPIPE). The
+/// daemon must neither die of the signal nor of the failing writes.
+#[test]
+fn sighup_and_a_closed_terminal_keep_the_daemon_running() {
+    let id = unique_id();
+    let h = Host::new(&id, "tty", 2);
+    let sock = h.dir.0.join("tty.sock");
+    let run = h.dir.0.join("tty");
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", h.ns.name()])
+        .arg(rbond_bin())
+        .arg("--socket")
+        .arg(&sock)
+        .arg("daemon")
+        .arg("--run-dir")
+        .arg(&run)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let guard = ChildGuard(child);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut first).unwrap();
+    assert!(first.contains("rbond daemon ready"), "{first:?}");
+    // The terminal goes away: both pipes are closed (the BufReader took stdout and is gone).
+    drop(err);
+    let pid = guard.0.id();
+    // SAFETY: kill(2) on the daemon this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+    std::thread::sleep(Duration::from_millis(100));
+    let d = Daemon { ns: h.ns.name().to_string(), bin: PathBuf::from(rbond_bin()), socket: sock, run_dir: run, log: ProcLog::default() };
+    // These log lines ("Enslaving ...", "Releasing ...") cannot be written any more.
+    cli_ok(&d, &["add", "bond0", "miimon", "100"]);
+    cli_ok(&d, &["enslave", "bond0", "eth0", "eth1"]);
+    cli_ok(&d, &["release", "bond0", "eth1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(pid), "the daemon died after its terminal closed");
+    assert!(cli_ok(&d, &["status", "bond0"]).contains("Slave Interface: eth0"));
+    drop(guard);
+}
+
 // ----- fault 6: the seed's GATEWAY outside its subnet ---------------------------------------
 
 #[test]

@@ -366,8 +366,8 @@ impl SlaveRt {
 /// Kernel-style log lines: `bond0: (slave eth0): link status definitely down, ...`.
 pub fn log_line(bond: &str, slave: Option<&str>, msg: &str) {
     match slave {
-        Some(s) => eprintln!("{bond}: (slave {s}): {msg}"),
-        None => eprintln!("{bond}: {msg}"),
+        Some(s) => super::log(&format!("{bond}: (slave {s}): {msg}")),
+        None => super::log(&format!("{bond}: {msg}")),
     }
 }
 

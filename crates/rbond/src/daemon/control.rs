@@ -15,9 +15,12 @@ use std::time::{Duration, Instant};
 pub type Call = (Request, mpsc::Sender<Response>);
 
 /// Most clients served at once. Each costs one thread with a small stack and at most one
-/// request buffer (`MAX_REQUEST`), so this bounds the memory a local user can make the daemon
-/// hold; a client over the cap gets an immediate "too many clients" answer.
-pub const MAX_CLIENTS: usize = 16;
+/// request buffer (`MAX_REQUEST`), so this bounds what clients can make the daemon hold (64
+/// × (128 KiB stack + 64 KiB) at worst); a client over the cap gets an immediate "too many
+/// clients" answer. A place is held at most READ_DEADLINE + WRITE_DEADLINE plus the request's
+/// own time, so only more than 64 clients stalling at once (the socket is root-only) can
+/// make a command wait, and only by being refused, never by hanging.
+pub const MAX_CLIENTS: usize = 64;
 /// How long a client may take to send its whole request line.
 pub const READ_DEADLINE: Duration = Duration::from_secs(2);
 /// How long a client may take to take its answer off the socket.

@@ -144,6 +144,13 @@ fn release_to_master(b: &mut BondRt, name: &str, master: u32, now: Millis) {
     let _ = b.release(name, now);
 }
 
+/// One log line on stderr. A daemon started from a terminal that has since closed (the
+/// SIGHUP case) gets EIO or EPIPE on every write; `eprintln!` would panic on that and take the
+/// host's bonds down with it, so a line that cannot be written is dropped.
+pub fn log(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 fn poll_fds(fds: &mut Vec<libc::pollfd>, timeout_ms: i32) -> usize {
     // SAFETY: fds is a valid array of pollfd for its length.
     let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout_ms) };
@@ -185,13 +192,13 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         next_poll: 0,
         written: Default::default(),
     };
-    println!("rbond daemon ready");
+    let _ = writeln!(std::io::stdout(), "rbond daemon ready");
     let _ = std::io::stdout().flush();
 
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
     while !STOP.load(Ordering::SeqCst) {
         if HUP.swap(false, Ordering::SeqCst) {
-            eprintln!("rbond: SIGHUP received: nothing to reload, the daemon keeps running");
+            log("rbond: SIGHUP received: nothing to reload, the daemon keeps running");
         }
         // Layout: control wake-up, netlink, then per bond (in map order) its TAP and its slaves.
         fds.clear();
@@ -306,7 +313,7 @@ fn claim_socket(socket: &Path) -> Result<std::fs::File> {
         Ok(_) => return Err(busy()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            eprintln!("rbond: removing the stale socket {} (no daemon answers there)", socket.display());
+            log(&format!("rbond: removing the stale socket {} (no daemon answers there)", socket.display()));
             std::fs::remove_file(socket).with_context(|| format!("removing the stale socket {}", socket.display()))?;
         }
         Err(e) => {
