@@ -446,6 +446,49 @@ fn fault5_silent_clients_do_not_delay_commands() {
     drop(six);
 }
 
+/// More silent clients than the daemon serves at once: the extra ones are answered at once
+/// (never left hanging), the silent ones are dropped at the read deadline, and the daemon's
+/// threads and file descriptors come back to where they were.
+#[test]
+fn fault5_client_cap_refuses_fast_and_recovers() {
+    let id = unique_id();
+    let h = Host::new(&id, "ctl4", 0);
+    let d = h.daemon("c");
+    cli_ok(&d, &["add", "bond0"]);
+    let pid = daemon_pid(&h.ns, &d.socket.display().to_string());
+    let threads = || vm_kib(pid, "Threads:");
+    let fds = || std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let (t0, f0) = (threads(), fds());
+    let silent: Vec<UnixStream> = (0..64).map(|_| silent_client(&d.socket)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let t_busy = threads();
+    let start = Instant::now();
+    let mut extra = UnixStream::connect(&d.socket).unwrap();
+    extra.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut reply = String::new();
+    let _ = extra.read_to_string(&mut reply);
+    let took = start.elapsed();
+    println!("64 silent clients: daemon threads {t0} -> {t_busy}; the 65th client answered in {took:?}: {}", reply.trim());
+    assert!(reply.contains("too many clients at once (limit 64)"), "{reply:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    // The read deadline (2 s) frees every place.
+    let end = Instant::now() + Duration::from_secs(6);
+    loop {
+        let o = cli(&d, &["status", "bond0"]);
+        if o.code == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < end, "the daemon never recovered: {}", o.stderr);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(silent);
+    std::thread::sleep(Duration::from_millis(300));
+    let (t1, f1) = (threads(), fds());
+    println!("after: threads {t1} (before {t0}), fds {f1} (before {f0})");
+    assert_eq!(t1, t0, "client threads left behind");
+    assert_eq!(f1, f0, "file descriptors left behind");
+}
+
 #[test]
 fn fault5_huge_request_is_refused_without_growing_the_daemon() {
     let id = unique_id();
