@@ -100,13 +100,26 @@ fn serve(conn: UnixStream, calls: &mpsc::Sender<Call>, wake: &UnixStream) {
     reply(&conn, &resp);
 }
 
-/// Writes one answer line within `WRITE_DEADLINE`; a client that does not read it only
-/// loses its own answer.
+/// Writes one answer line within `WRITE_DEADLINE` in all (SO_SNDTIMEO bounds each write
+/// call, so the remaining time is set before each one: a client taking its answer a byte at a
+/// time cannot stretch it). A client that does not read only loses its own answer.
 fn reply(conn: &UnixStream, resp: &Response) {
-    let _ = conn.set_write_timeout(Some(WRITE_DEADLINE));
+    let deadline = Instant::now() + WRITE_DEADLINE;
     let mut out = serde_json::to_string(resp).unwrap_or_default();
     out.push('\n');
-    let _ = (&*conn).write_all(out.as_bytes());
+    let mut rest = out.as_bytes();
+    while !rest.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || conn.set_write_timeout(Some(left)).is_err() {
+            break;
+        }
+        match (&*conn).write(rest) {
+            Ok(0) => break,
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
     let _ = conn.shutdown(std::net::Shutdown::Both);
 }
 
