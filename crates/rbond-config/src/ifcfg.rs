@@ -324,11 +324,13 @@ fn read_addressing(r: &Reader, bootproto: BootProto, warnings: &mut Vec<Diag>) -
     if let Some(g) = gw {
         let net = net_of(ip, prefix);
         if net_of(g, prefix) != net {
-            return Err(r.err(
+            // Not a refusal: initscripts bring the bond up and only report that the default
+            // route could not be added (the seed's own ifcfg-bond0 is like this).
+            warnings.push(r.warn(
                 "GATEWAY",
-                format!("{g} is not in the bond's subnet {net}/{prefix}; the kernel refuses such a route (Network is unreachable)"),
-                format!("a gateway address inside {net}/{prefix}"),
+                format!("{g} is not in the bond's subnet {net}/{prefix}: the default route via {g} cannot be added (the kernel answers Network is unreachable); the bond is brought up without it, as initscripts do"),
             ));
+            return Ok((Some((ip, prefix)), gw));
         }
         if g == ip {
             return Err(r.err("GATEWAY", format!("{g} is the bond's own address"), "the address of a router in the subnet"));

@@ -65,6 +65,25 @@ impl BondSpec {
     pub fn slave_names(&self) -> Vec<&str> {
         self.slaves.iter().map(|s| s.name.as_str()).collect()
     }
+
+    /// The bond's subnet as (network, prefix length), if it has an address.
+    pub fn subnet(&self) -> Option<(Ipv4Addr, u8)> {
+        self.ipv4.map(|(ip, p)| {
+            let mask = if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p.min(32))) };
+            (Ipv4Addr::from(u32::from(ip) & mask), p)
+        })
+    }
+
+    /// GATEWAY outside the bond's subnet (the seed's own ifcfg-bond0 has one): no route to it
+    /// exists on the bond, so the kernel refuses the default route (ENETUNREACH). initscripts
+    /// bring such a bond up and only report that the default gateway could not be added;
+    /// rbond does the same, skipping the route.
+    pub fn unreachable_gateway(&self) -> Option<Ipv4Addr> {
+        let g = self.gateway?;
+        let (net, p) = self.subnet()?;
+        let mask = if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p.min(32))) };
+        (Ipv4Addr::from(u32::from(g) & mask) != net).then_some(g)
+    }
 }
 
 /// Module-wide facts from the modprobe configuration.

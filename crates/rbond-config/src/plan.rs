@@ -74,7 +74,7 @@ pub fn steps(b: &BondSpec, dns: bool) -> Vec<Step> {
     if let Some((addr, prefix)) = b.ipv4 {
         v.push(Step::Address { bond: bond.clone(), addr, prefix });
     }
-    if let (Some(via), true) = (b.gateway, b.defroute) {
+    if let (Some(via), true, None) = (b.gateway, b.defroute, b.unreachable_gateway()) {
         v.push(Step::DefaultRoute { bond: bond.clone(), via });
     }
     if dns && b.peerdns && !b.dns.is_empty() {
@@ -116,6 +116,9 @@ pub fn report(cfg: &Config) -> String {
         ));
         for s in plan(b) {
             out.push_str(&format!("  {s}\n"));
+        }
+        if let (Some(g), true, Some((net, p))) = (b.unreachable_gateway(), b.defroute, b.subnet()) {
+            out.push_str(&format!("  no default route: GATEWAY {g} is outside {net}/{p} (skipped, as initscripts do)\n"));
         }
     }
     for w in &cfg.warnings {

@@ -79,19 +79,42 @@ fn seed_plan_and_report() {
 }
 
 /// The seed as published puts GATEWAY outside the bond's subnet (192.168.1.11/24 with gateway
-/// 172.16.0.1); the same mistake, in allowed addresses, is caught at the GATEWAY line.
+/// 172.16.0.1). initscripts bring such a bond up and only report that the default route could
+/// not be added, so rbond warns at the GATEWAY line, keeps the bond and plans no route.
 #[test]
-fn seed_gateway_mistake_is_reported() {
+fn seed_gateway_outside_subnet_is_a_warning() {
     let bad = seed_bond().replace("GATEWAY=198.18.1.1", "GATEWAY=198.19.0.1");
     let d = Scratch::with("seedgw", &[("ifcfg-bond0", &bad), ("ifcfg-eth0", &seed_slave(0)), ("ifcfg-eth1", &seed_slave(1))]);
-    let e = load_dir(&d.path, &[]).unwrap_err();
+    let cfg = load_dir(&d.path, &[]).unwrap();
+    let w: Vec<String> = cfg.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(
-        e.to_string(),
-        format!(
-            "{}:5: GATEWAY: 198.19.0.1 is not in the bond's subnet 198.18.1.0/24; the kernel refuses such a route (Network is unreachable); expected a gateway address inside 198.18.1.0/24",
+        w,
+        vec![format!(
+            "{}:5: warning: GATEWAY: 198.19.0.1 is not in the bond's subnet 198.18.1.0/24: the default route via 198.19.0.1 cannot be added (the kernel answers Network is unreachable); the bond is brought up without it, as initscripts do",
             d.file("ifcfg-bond0").display()
-        )
+        )]
     );
+    let b = &cfg.bonds[0];
+    assert_eq!(b.unreachable_gateway(), Some(Ipv4Addr::new(198, 19, 0, 1)));
+    let p = plan(b);
+    assert!(p.iter().any(|s| s == "address 198.18.1.11/24 on bond0"), "{p:?}");
+    assert!(!p.iter().any(|s| s.starts_with("default route")), "{p:?}");
+}
+
+/// The seed's literal values, as published (no traffic is involved: these are only parsed).
+#[test]
+fn seed_literal_addresses_are_accepted_with_a_warning() {
+    let literal = seed_bond().replace("IPADDR=198.18.1.11", "IPADDR=192.168.1.11").replace("GATEWAY=198.18.1.1", "GATEWAY=172.16.0.1");
+    let d = Scratch::with("seedlit", &[("ifcfg-bond0", &literal), ("ifcfg-eth0", &seed_slave(0)), ("ifcfg-eth1", &seed_slave(1))]);
+    let cfg = load_dir(&d.path, &[]).unwrap();
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    assert!(cfg.warnings[0].to_string().contains("GATEWAY: 172.16.0.1 is not in the bond's subnet 192.168.1.0/24"));
+    let b = &cfg.bonds[0];
+    assert_eq!(b.ipv4, Some((Ipv4Addr::new(192, 168, 1, 11), 24)));
+    assert_eq!(b.unreachable_gateway(), Some(Ipv4Addr::new(172, 16, 0, 1)));
+    let report = rbond_config::plan::report(&cfg);
+    assert!(report.contains("  no default route: GATEWAY 172.16.0.1 is outside 192.168.1.0/24 (skipped, as initscripts do)\n"), "{report}");
+    assert!(!report.contains("  default route via"), "{report}");
 }
 
 #[test]

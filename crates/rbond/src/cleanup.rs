@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// The run dir the CLI assumes for the state files: `$RBOND_RUN_DIR`, else the default.
 pub fn default_run_dir() -> PathBuf {
-    std::env::var_os("RBOND_RUN_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(crate::ctl::DEFAULT_RUN_DIR))
+    std::env::var_os("RBOND_RUN_DIR").map(PathBuf::from).unwrap_or_else(crate::ctl::default_run_dir)
 }
 
 /// Some drivers refuse a MAC change while up (EBUSY): then down, change, up.

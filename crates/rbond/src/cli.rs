@@ -9,9 +9,13 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "rbond", version, about = "Linux NIC bonding in userspace (modes, miimon, /proc-style status)")]
 pub struct Cli {
-    /// Control socket of the daemon [default: $RBOND_SOCKET or /run/rbond/rbond.sock]
+    /// Control socket of the daemon [default: $RBOND_SOCKET, else /run/rbond/ns-<inode of
+    /// /proc/self/ns/net>/rbond.sock: one per network namespace]
     #[arg(long, global = true)]
     pub socket: Option<PathBuf>,
+    /// Seconds to wait for the daemon's answer
+    #[arg(long, global = true, value_name = "SECS", default_value_t = ctl::DEFAULT_TIMEOUT_SECS as f64)]
+    pub timeout: f64,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -20,9 +24,10 @@ pub struct Cli {
 pub enum Cmd {
     /// Run the bonding daemon in the foreground (in the current network namespace).
     Daemon {
-        /// Where `<bond>` status files are kept (like /proc/net/bonding).
-        #[arg(long, default_value = ctl::DEFAULT_RUN_DIR)]
-        run_dir: PathBuf,
+        /// Where `<bond>` status files are kept (like /proc/net/bonding) [default: the
+        /// namespace's dir, /run/rbond/ns-<inode of /proc/self/ns/net>]
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
     },
     /// Create a bond: `rbond add bond0 mode active-backup miimon 100`.
     Add {
@@ -138,11 +143,15 @@ fn pairs(opts: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
+    if !(cli.timeout.is_finite() && cli.timeout > 0.0) {
+        bail!("--timeout {}: expected a positive number of seconds", cli.timeout);
+    }
+    ctl::set_timeout(std::time::Duration::from_secs_f64(cli.timeout.min(1e9)));
     let sock = ctl::socket_path(cli.socket.as_deref());
     let call = |r: Request| -> Result<i32> { finish(ctl::call(&sock, &r)?) };
     match cli.cmd {
         Cmd::Daemon { run_dir } => {
-            crate::daemon::run(&sock, &run_dir)?;
+            crate::daemon::run(&sock, &run_dir.unwrap_or_else(ctl::default_run_dir))?;
             Ok(0)
         }
         Cmd::Add { bond, opts } => call(Request::Add { bond, opts: pairs(&opts)? }),

@@ -196,6 +196,13 @@ pub fn up(sock: &Path, a: &UpArgs) -> Result<i32> {
     let mut code = 0;
     for b in chosen {
         let r = if running.contains(&b.name) { update(sock, b, a, &running)? } else { bring_up(sock, b, a, &running)? };
+        if let (Ok(()), Some(g), true, Some((net, p))) = (&r, b.unreachable_gateway(), b.defroute, b.subnet()) {
+            // As initscripts: the bond is up, only its default route is missing.
+            eprintln!(
+                "warning: {}: the default route via {g} could not be added: {g} is outside {net}/{p} (Network is unreachable); {} is up without it",
+                b.name, b.name
+            );
+        }
         if let Err(Refused(e)) = r {
             eprintln!("rbond: {e}");
             code = EXIT_REFUSED;

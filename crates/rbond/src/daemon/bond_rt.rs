@@ -457,6 +457,7 @@ impl SlaveRt {
         if std::mem::replace(&mut self.restored, true) {
             return;
         }
+        crate::sys::owner::release(self.ifindex); // other rbond daemons may take it again
         if let Some(mut iso) = self.isolation.take() {
             let _ = iso.remove();
         }
@@ -477,8 +478,8 @@ impl SlaveRt {
 /// Kernel-style log lines: `bond0: (slave eth0): link status definitely down, ...`.
 pub fn log_line(bond: &str, slave: Option<&str>, msg: &str) {
     match slave {
-        Some(s) => eprintln!("{bond}: (slave {s}): {msg}"),
-        None => eprintln!("{bond}: {msg}"),
+        Some(s) => super::log(&format!("{bond}: (slave {s}): {msg}")),
+        None => super::log(&format!("{bond}: {msg}")),
     }
 }
 

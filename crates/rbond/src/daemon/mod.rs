@@ -22,9 +22,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 static STOP: AtomicBool = AtomicBool::new(false);
+static HUP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+}
+
+/// SIGHUP: the daemon has no configuration file to reload, and a closing terminal (`rbond
+/// daemon &` from a shell that exits) must not take the host's bonds down with it. It is
+/// logged and otherwise ignored.
+extern "C" fn on_hup(_: libc::c_int) {
+    HUP.store(true, Ordering::SeqCst);
 }
 
 pub struct Daemon {
@@ -152,7 +160,11 @@ impl Daemon {
                             b.refresh_addrs();
                         }
                     } else if b.slaves.iter().any(|s| s.ifindex == info.index) {
-                        b.link_seen(rbond_core::SlaveId(info.index), &info, now);
+                        let id = rbond_core::SlaveId(info.index);
+                        match info.master {
+                            Some(master) => release_to_master(b, id, master, now),
+                            None => b.link_seen(id, &info, now),
+                        }
                     }
                     b.run_actions();
                 }
@@ -194,11 +206,33 @@ impl Daemon {
                 }
             }
             for (id, info) in seen {
-                b.link_seen(id, &info, now);
+                match info.master {
+                    Some(m) => release_to_master(b, id, m, now),
+                    None => b.link_seen(id, &info, now),
+                }
             }
             b.run_actions();
         }
     }
+}
+
+/// A slave was put under a kernel master from outside (`ip link set eth0 master br0`): that
+/// master now handles every frame the slave receives too, and a kernel device has one master
+/// only (netdev_master_upper_dev_link refuses a second), so the slave is not ours any more.
+/// It is released as the kernel releases a slave that leaves (__bond_release_one logs
+/// "Releasing ... interface"), after a line saying why.
+fn release_to_master(b: &mut BondRt, id: rbond_core::SlaveId, master: u32, now: Millis) {
+    let m = netlink::link_by_index(master).ok().flatten().map(|l| l.name).unwrap_or_else(|| format!("ifindex {master}"));
+    let name = b.core.slave(id).map(|s| s.name.clone()).unwrap_or_default();
+    log_line(b.core.name(), Some(&name), &format!("was given the master {m} from outside rbond; releasing it"));
+    b.release_id(id, now);
+}
+
+/// One log line on stderr. A daemon started from a terminal that has since closed (the
+/// SIGHUP case) gets EIO or EPIPE on every write; `eprintln!` would panic on that and take the
+/// host's bonds down with it, so a line that cannot be written is dropped.
+pub fn log(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 fn poll_fds(fds: &mut Vec<libc::pollfd>, timeout_ms: i32) -> usize {
@@ -217,8 +251,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     if let Some(parent) = socket.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let _ = std::fs::remove_file(socket);
+    let _lock = claim_socket(socket)?;
     let listener = UnixListener::bind(socket).with_context(|| format!("binding {}", socket.display()))?;
+    crate::sys::owner::set_socket(socket);
     // Root only: the socket changes network configuration.
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
     let (calls_tx, calls) = std::sync::mpsc::channel::<control::Call>();
@@ -231,6 +266,7 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGHUP, on_hup as *const () as libc::sighandler_t);
     }
     let mut d = Daemon {
         bonds: BTreeMap::new(),
@@ -244,14 +280,14 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     for r in state::init(run_dir).context("reading the state files")? {
         match r {
             Ok(st) => d.adopt(st),
-            Err((p, e)) => eprintln!("rbond: cannot read {}: {e}; left as is", p.display()),
+            Err((p, e)) => log(&format!("rbond: cannot read {}: {e}; left as is", p.display())),
         }
     }
     d.write_all_status();
     let notifier = notify::Notifier::from_env();
     let ping_every = notifier.as_ref().and_then(|n| n.ping_every());
     let mut next_ping = Instant::now();
-    println!("rbond daemon ready");
+    let _ = writeln!(std::io::stdout(), "rbond daemon ready");
     let _ = std::io::stdout().flush();
     if let Some(n) = &notifier {
         n.send("READY=1\nSTATUS=bonding");
@@ -259,6 +295,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
 
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(64);
     while !STOP.load(Ordering::SeqCst) {
+        if HUP.swap(false, Ordering::SeqCst) {
+            log("rbond: SIGHUP received: nothing to reload, the daemon keeps running");
+        }
         // Layout: control wake-up, netlink, then per bond (in map order) its TAP and its slaves.
         fds.clear();
         fds.push(pfd(wake_rx.as_raw_fd()));
@@ -347,9 +386,52 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     for n in names {
         if let Some(mut b) = d.bonds.remove(&n) {
             b.teardown();
+            crate::sys::owner::release(b.tap.ifindex());
         }
         let _ = std::fs::remove_file(run_dir.join(&n));
     }
     let _ = std::fs::remove_file(socket);
+    let _ = std::fs::remove_file(format!("{}.lock", socket.display()));
+    // The per-namespace default dir goes too when nothing else is left in it.
+    for dir in [Some(run_dir), socket.parent()].into_iter().flatten() {
+        if dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ns-")) {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
     Ok(())
+}
+
+/// Makes sure no other daemon serves `socket`, and keeps it so: an exclusive flock(2) on
+/// `<socket>.lock`, held for the daemon's life, serializes daemons starting at once; a
+/// socket that still answers belongs to a live daemon and is never taken over; a socket
+/// file nobody listens on (ECONNREFUSED: its daemon died) is removed and reused.
+fn claim_socket(socket: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let busy = || anyhow::anyhow!("another rbond daemon is running on {} (it answers there); stop it first, or give this one its own --socket", socket.display());
+    let lock_path = PathBuf::from(format!("{}.lock", socket.display()));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    // SAFETY: flock on an fd we own.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(busy());
+    }
+    match std::os::unix::net::UnixStream::connect(socket) {
+        Ok(_) => return Err(busy()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            log(&format!("rbond: removing the stale socket {} (no daemon answers there)", socket.display()));
+            std::fs::remove_file(socket).with_context(|| format!("removing the stale socket {}", socket.display()))?;
+        }
+        Err(e) => {
+            // Not a socket at all (a regular file, ...): do not delete what we do not know.
+            if socket.exists() {
+                anyhow::bail!("{} exists and is not an rbond socket ({e}); remove it or choose another --socket", socket.display());
+            }
+        }
+    }
+    Ok(lock)
 }

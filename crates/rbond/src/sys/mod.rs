@@ -8,6 +8,7 @@
 pub mod ethtool;
 pub mod isolate;
 pub mod netlink;
+pub mod owner;
 pub mod packet;
 pub mod tap;
 

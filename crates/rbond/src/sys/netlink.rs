@@ -53,6 +53,7 @@ const IFA_LOCAL: u16 = 2;
 // <linux/if.h>
 const IFF_UP: u32 = 0x1;
 const IFF_LOWER_UP: u32 = 0x10000;
+const IFF_LOOPBACK: u32 = 0x8;
 
 const IFINFOMSG_LEN: usize = 16;
 const IFADDRMSG_LEN: usize = 8;
@@ -73,6 +74,8 @@ pub struct LinkInfo {
     pub carrier: bool,
     /// IFLA_MASTER (kernel bridge/bond master), not rbond's own enslavement.
     pub master: Option<u32>,
+    /// IFF_LOOPBACK
+    pub loopback: bool,
 }
 
 /// One notification from `LinkEvents`.
@@ -186,6 +189,7 @@ fn parse_link(p: &[u8]) -> Option<LinkInfo> {
         admin_up: flags & IFF_UP != 0,
         carrier: flags & IFF_LOWER_UP != 0,
         master: None,
+        loopback: flags & IFF_LOOPBACK != 0,
     };
     for (ty, d) in attrs(&p[IFINFOMSG_LEN..]) {
         match ty {
