@@ -243,6 +243,11 @@ fn fault2_a_stale_socket_is_reused() {
     // A socket file nobody listens on, as a killed daemon leaves it.
     drop(UnixListener::bind(dir.join("rbond.sock")).unwrap());
     let log = start_default_daemon(&c);
+    // stderr and stdout are read by different threads: wait for the line, do not race it.
+    let end = Instant::now() + Duration::from_secs(5);
+    while !log.lines().iter().any(|l| l.contains("removing the stale socket")) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(log.lines().iter().any(|l| l.contains("removing the stale socket")), "{:?}", log.lines());
     let o = rbond_in(&c, &["add", "bondc"]);
     assert_eq!(o.code, Some(0), "{}", o.stderr);

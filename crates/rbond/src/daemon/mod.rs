@@ -392,7 +392,9 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     }
     let _ = std::fs::remove_file(socket);
     let _ = std::fs::remove_file(format!("{}.lock", socket.display()));
-    // The per-namespace default dir goes too when nothing else is left in it.
+    // The state dir is empty after a clean stop (every bond was torn down); the
+    // per-namespace default dir goes too when nothing else is left in it.
+    let _ = std::fs::remove_dir(state::dir(run_dir));
     for dir in [Some(run_dir), socket.parent()].into_iter().flatten() {
         if dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ns-")) {
             let _ = std::fs::remove_dir(dir);
