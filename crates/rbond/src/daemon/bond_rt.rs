@@ -127,7 +127,7 @@ impl BondRt {
         self.mtu = mtu;
         for s in &self.slaves {
             if let Err(e) = netlink::set_mtu(s.ifindex, mtu) {
-                log_line(&self.core.name(), Some(&s.name), &format!("cannot set mtu {mtu}: {e}"));
+                log_line(self.core.name(), Some(&s.name), &format!("cannot set mtu {mtu}: {e}"));
             }
         }
     }
@@ -302,7 +302,7 @@ impl BondRt {
                     }
                     self.own_macs.push(mac.0);
                     if let Err(e) = netlink::set_mac(self.tap.ifindex(), mac.0) {
-                        log_line(&self.core.name(), None, &format!("cannot set bond MAC: {e}"));
+                        log_line(self.core.name(), None, &format!("cannot set bond MAC: {e}"));
                     }
                 }
                 Action::SetCarrier(on) => self.set_tap_carrier(on),
@@ -314,7 +314,7 @@ impl BondRt {
                 Action::ActiveChanged { .. } => {}
                 Action::Log { level, slave, msg } => {
                     if level >= Level::Info {
-                        log_line(&self.core.name(), slave.as_deref(), &msg);
+                        log_line(self.core.name(), slave.as_deref(), &msg);
                     }
                 }
             }
