@@ -23,7 +23,7 @@ fi
 if ! command -v c++ >/dev/null 2>&1; then
   # libfuzzer-sys compiles libFuzzer (C++) from source.
   echo "== installing a C++ compiler"
-  apt-get install -y g++ >/dev/null
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
 fi
 
 ALL=$(cargo fuzz list)
