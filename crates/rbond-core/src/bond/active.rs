@@ -84,6 +84,8 @@ impl Bond {
         self.curr_active = new;
         let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
         self.mode.ops_mut().active_changed(&v, old, new);
+        self.mode.ops_mut().active_moved(&v, old, new, now, &mut self.actions);
+        self.sync_mode_macs();
         if self.mode.ops().announces_failover() {
             if let Some(n) = new {
                 self.apply_fail_over_mac(old, n);

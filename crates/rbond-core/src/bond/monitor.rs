@@ -138,6 +138,7 @@ impl Bond {
         self.log(Level::Info, Some(&n), msg);
         let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
         self.mode.ops_mut().link_up(&v, i);
+        self.mode.ops_mut().link_changed(&v, i, true, now, &mut self.actions);
         self.up_triggers_reselect(i)
     }
 
@@ -150,7 +151,7 @@ impl Bond {
         }
     }
 
-    pub(super) fn commit_down(&mut self, i: SlaveIdx, _now: Millis) -> bool {
+    pub(super) fn commit_down(&mut self, i: SlaveIdx, now: Millis) -> bool {
         self.slaves[i].link = LinkState::Down;
         self.slaves[i].link_failure_count += 1;
         if self.mode.ops().down_marks_inactive() {
@@ -160,6 +161,7 @@ impl Bond {
         self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
         let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
         self.mode.ops_mut().link_down(&v, i);
+        self.mode.ops_mut().link_changed(&v, i, false, now, &mut self.actions);
         // Only the active slave's failure is a reselection trigger (§6.4).
         self.curr_active == Some(i)
     }
