@@ -372,6 +372,16 @@ impl ModeOps for Tlb {
 
     fn link_changed(&mut self, v: &View, i: SlaveIdx, up: bool, now: Millis, out: &mut VecDeque<Action>) {
         self.refresh(v);
+        if up {
+            // rbond announces a returning slave's MAC at once instead of at the next
+            // lp_interval round (the kernel waits): after a failover swap the switch still
+            // has this MAC on the port of the slave that was receiving for it, and the RLB
+            // rebalance is about to send clients back here.
+            if let Some(m) = self.macs.get(i).filter(|m| m.id == v.id(i)) {
+                let l = Learning { slave: m.id, mac: m.addr, strict: true };
+                self.send_learning(&l, v, out);
+            }
+        }
         if !self.alb {
             return;
         }
