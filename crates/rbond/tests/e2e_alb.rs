@@ -278,10 +278,9 @@ fn alb_pull_active(slaves: usize) {
     });
     println!("pulled {active}: {new_active} active after {:?}", t_pull.elapsed());
     // The bond MAC moved with the active role (a swap: it never leaves the wire).
-    let mac_moved = poll("the bond MAC on the new active slave", Duration::from_secs(2), || {
+    poll("the bond MAC on the new active slave", Duration::from_secs(2), || {
         (lab.host_mac(&new_active).ok()? == bond_mac).then_some(())
     });
-    let _ = mac_moved;
     // The clients of the pulled slave are moved to the others and updated (2 ARP replies each,
     // after RLB's update delay, retried 2.1 s apart; a client ignores a reply within 1 s of
     // its last neighbour update, so a retry may be the one that counts). Meanwhile the

@@ -52,8 +52,9 @@ pub struct Tlb {
     bond_mac: MacAddr,
     /// Each slave's addresses, in slave order (the module docs).
     macs: Vec<MacSlave>,
-    /// alb receive load balancing (unused in tlb).
-    rlb: Rlb,
+    /// alb receive load balancing (unused in tlb). Boxed: its 256-entry table would make
+    /// every mode's state as large.
+    rlb: Box<Rlb>,
     /// RLB's view of the slaves (id, current MAC, speed, usable), in slave order.
     alb_slaves: Vec<AlbSlave>,
     /// The next alb monitor tick; `None` until the first one (due at once).
@@ -75,7 +76,7 @@ impl Tlb {
             slaves: Vec::new(),
             bond_mac: MacAddr::ZERO,
             macs: Vec::new(),
-            rlb: Rlb::new(),
+            rlb: Box::new(Rlb::new()),
             alb_slaves: Vec::new(),
             next_monitor: None,
             next_lp: None,
