@@ -290,3 +290,27 @@ fn tlb_status_shows_the_tx_table() {
     assert_eq!(on1, 2, "{lb:?}");
     assert!(lb.tx_table.iter().all(|e| e.load > 1), "{lb:?}");
 }
+
+#[test]
+fn a_slave_without_a_speed_stays_down_until_one_is_read() {
+    for mode in ["balance-tlb", "balance-alb"] {
+        let (mut b, _) = bond(mode, 1, &[]);
+        let no_speed = LinkObservation { admin_up: true, carrier: true, speed_mbps: None, duplex: Duplex::Unknown };
+        let notes = b.enslave(id(1), "eth1", perm(1), no_speed, 0).unwrap();
+        assert_eq!(notes, vec!["failed to get link speed/duplex".to_string()], "{mode}");
+        let mut t = 0;
+        while t < 1000 {
+            t = b.poll_timeout().unwrap().max(t + 1);
+            b.tick(t);
+        }
+        drain(&mut b);
+        assert_eq!(b.slave(id(1)).unwrap().link, rbond_core::LinkState::Down, "{mode}: carrier but no speed");
+        assert_eq!(b.tx_slaves(), &[id(0)], "{mode}");
+        // The driver reads a speed at the next carrier event: the slave comes up.
+        b.link_observed(id(1), LinkObservation { carrier: false, ..no_speed }, t + 1);
+        b.link_observed(id(1), up(), t + 2);
+        b.tick(t + 200);
+        assert_eq!(b.slave(id(1)).unwrap().link, rbond_core::LinkState::Up, "{mode}");
+        assert_eq!(b.tx_slaves(), &[id(0), id(1)], "{mode}");
+    }
+}

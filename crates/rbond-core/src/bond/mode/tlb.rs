@@ -306,8 +306,9 @@ impl ModeOps for Tlb {
             TxVerdict::Drop => TxDecision::Drop,
         }
     }
-    /// alb snoops the ARP on every slave (§6.2 step 1, `rlb_arp_recv`); both modes then apply
-    /// the slave's NIC filter (module docs). Nothing is consumed.
+    /// Both modes apply the slave's NIC filter (module docs); then alb snoops the ARP that
+    /// passed it, on every slave (§6.2 step 1, `rlb_arp_recv` runs in the bond's receive
+    /// handler, behind the NIC's filter). Nothing is consumed.
     fn rx_hook(&mut self, v: &View, i: SlaveIdx, f: &[u8], _now: Millis, _out: &mut VecDeque<Action>) -> Option<RxDecision> {
         let m = frame::parse_eth(f)?;
         if !m.dst.is_multicast() && !self.nic_accepts(v, i, m.dst) {
