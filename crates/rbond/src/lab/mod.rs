@@ -540,7 +540,9 @@ fn client_report(lab: &Lab, pings: &[clients::PingResult]) -> String {
         let on = macs.iter().find(|(_, m)| *m == n).map(|(s, _)| s.as_str()).unwrap_or("no slave");
         let _ = writeln!(out, "client {} ({}) reaches 198.18.0.1 at {n} ({on})", k, clients::client_addr(k));
     }
-    if let Ok(j) = lab.status_json() {
+    if lab.config.mode != Mode::BalanceAlb {
+        // tlb has no receive balancing: no client table.
+    } else if let Ok(j) = lab.status_json() {
         if let Some(cl) = j["lb"]["rlb_clients"].as_array() {
             let _ = writeln!(out, "RLB clients: {}", cl.len());
             for c in cl {
