@@ -201,6 +201,54 @@ fn tlb_three_slaves_spread_transmit_receive_on_active() {
     tlb_spreads_transmit(3);
 }
 
+/// The host's echo request to client k as it leaves bond0 (what the hash sees).
+fn echo_to_client(bond_mac: &str, k: usize) -> Vec<u8> {
+    let mac = |s: &str| -> Vec<u8> { s.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect() };
+    let mut f = mac(&rbond::lab::clients::client_mac(k));
+    f.extend(mac(bond_mac));
+    f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 84, 0, 0, 0x40, 0, 64, 1, 0, 0, 198, 18, 0, 1]);
+    f.extend(client_addr(k).split('.').map(|b| b.parse::<u8>().unwrap()));
+    f.extend_from_slice(&[8, 0, 0, 0, 0, 1, 0, 1]);
+    f
+}
+
+/// tlb_dynamic_lb 0: no table, `usable[xmit_hash mod count]` (§5.2); each client's echoes
+/// leave on the slave the kernel's layer2 hash names. (The clients' MACs end in 01..04, so
+/// the layer2 hash gives both parities; with layer2+3 the MAC and IP parities cancel out.)
+#[test]
+fn tlb_static_hashes_each_client_to_its_slave() {
+    if !root_or_skip() {
+        return;
+    }
+    let n = 2;
+    let lab = build(config(Mode::BalanceTlb).slaves(n).clients(CLIENTS).option("tlb_dynamic_lb", "0").option("xmit_hash_policy", "layer2"));
+    let bond_mac = lab.host_mac("bond0").unwrap();
+    let host = lab.host().name().to_string();
+    let mut seen = BTreeSet::new();
+    for k in 0..CLIENTS {
+        // Resolve the client first (the bond's ARP request is not balanced).
+        assert!(ping_ok(lab.host(), &client_addr(k)));
+        let want = rbond_core::hash::xmit_hash(rbond_core::XmitHashPolicy::Layer2, &echo_to_client(&bond_mac, k)) % n as u32;
+        let (r, d) = measure(&lab, || {
+            let p = Pinger::start(&host, &client_addr(k));
+            std::thread::sleep(Duration::from_secs(1));
+            p.finish()
+        });
+        println!("client {k}: expected eth{want}; {r:?}; deltas {d:?}");
+        assert!(r.received * 10 >= r.sent * 9, "{r:?}");
+        for (i, (name, _rx, tx)) in d.iter().enumerate() {
+            if i as u32 == want {
+                assert!(*tx >= r.sent * 9 / 10, "{name} (hashed) sent {tx} of {} echoes", r.sent);
+            } else {
+                assert!(*tx <= 10, "{name} sent {tx} echoes to a client hashed to eth{want}");
+            }
+        }
+        seen.insert(want);
+    }
+    assert_eq!(seen.len(), n, "the 4 clients hash onto both slaves");
+    teardown(lab);
+}
+
 // ----- balance-alb ------------------------------------------------------------------------
 
 /// Every client pings bond0 for `secs`; returns the ping results and the per-slave deltas.
