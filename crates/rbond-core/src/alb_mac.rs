@@ -37,8 +37,7 @@
 //! [`plan_active_change`]`(old = None, new)` moves the bond MAC onto it.
 
 use crate::frame::{ethertype, ETH_ZLEN};
-use crate::rlb::SlaveId;
-use crate::types::MacAddr;
+use crate::types::{MacAddr, SlaveId};
 
 /// EtherType of learning packets (ETH_P_LOOPBACK).
 pub const ETH_P_LOOPBACK: u16 = 0x9000;

@@ -55,11 +55,7 @@ use serde::Serialize;
 use crate::frame::view::{ArpView, ARPOP_REPLY, ARPOP_REQUEST};
 use crate::frame::{ethertype, parse_arp, parse_eth, ETH_ZLEN};
 use crate::hash::simple_hash;
-use crate::types::{MacAddr, Millis};
-
-/// A slave's identity, chosen by the caller and stable for the slave's life in the bond
-/// (never renumbered when another slave leaves).
-pub type SlaveId = u32;
+use crate::types::{MacAddr, Millis, SlaveId};
 
 /// Entries in the client table (RLB_HASH_TABLE_SIZE): the index is the 8-bit simple hash.
 pub const RLB_HASH_TABLE_SIZE: usize = 256;

@@ -803,6 +803,7 @@ fn bond_status(s: &Sim, e: usize, release: &str, ports: &[(PortId, &str)]) -> Bo
             active_aggregator: l.active_aggregator(),
         }),
         options: Default::default(),
+        lb: None,
         slaves: ports
             .iter()
             .enumerate()

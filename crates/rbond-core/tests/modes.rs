@@ -417,6 +417,10 @@ fn tlb_static_uses_hash_over_usable() {
 fn unicast_to(b: &Bond) -> Vec<u8> {
     tcp_frame(b.mac().0, mac(PEER), [198, 18, 0, 2], [198, 18, 0, 1], 80, 40000)
 }
+/// Unicast to the MAC slave `i` carries now (in alb each slave keeps a MAC of its own).
+fn unicast_to_slave(b: &Bond, i: usize) -> Vec<u8> {
+    tcp_frame(b.slaves()[i].cur_mac.0, mac(PEER), [198, 18, 0, 2], [198, 18, 0, 1], 80, 40000)
+}
 fn broadcast_frame() -> Vec<u8> {
     eth([0xff; 6], mac(PEER), 0x0806, &[0; 28])
 }
@@ -478,7 +482,12 @@ fn alb_delivers_unicast_on_inactive_slave() {
     // Make eth0 a non-active (inactive) slave.
     b.set_option("active_slave", "eth1", 1).unwrap();
     assert_eq!(b.active(), Some(1));
-    assert_eq!(b.rx_verdict(0, &unicast_to(&b), 2), RxVerdict::Deliver, "alb: unicast on an inactive slave");
+    // The MACs were swapped: eth1 carries the bond MAC, eth0 eth1's own MAC (§5.4).
+    assert_eq!(b.slaves()[1].cur_mac, b.mac());
+    assert_eq!(b.slaves()[0].cur_mac, slave_mac(1));
+    assert_eq!(b.rx_verdict(0, &unicast_to_slave(&b, 0), 2), RxVerdict::Deliver, "alb: unicast on an inactive slave");
+    // A frame for the bond MAC flooded to eth0 is not for eth0's NIC filter.
+    assert_eq!(b.rx_verdict(0, &unicast_to(&b), 2), RxVerdict::Drop, "alb: the bond MAC lives on the active slave");
     assert_eq!(b.rx_verdict(0, &broadcast_frame(), 2), RxVerdict::Drop, "alb: broadcast only on the active slave");
     assert_eq!(b.rx_verdict(1, &broadcast_frame(), 2), RxVerdict::Deliver);
     // tlb slaves read `active` in sysfs whatever their role (§6.2).
@@ -506,7 +515,8 @@ fn tlb_alb_non_active_slave_is_inactive_from_enslave() {
     assert_eq!(tlb.rx_verdict(1, &unicast_to(&tlb), 1), RxVerdict::Drop, "tlb: receive on the active slave only");
     let mut alb = bond(&[("mode", "balance-alb")], 2);
     assert_eq!(alb.active(), Some(0));
-    assert_eq!(alb.rx_verdict(1, &unicast_to(&alb), 1), RxVerdict::Deliver);
+    assert_eq!(alb.rx_verdict(1, &unicast_to_slave(&alb, 1), 1), RxVerdict::Deliver);
+    assert_ne!(alb.slaves()[1].cur_mac, alb.mac(), "alb: a non-active slave keeps its own MAC");
     assert_eq!(alb.rx_verdict(1, &broadcast_frame(), 1), RxVerdict::Drop, "alb: broadcast on the active slave only");
     // Still so after the non-active slave's link goes down and comes back.
     alb.link_observed(SlaveId(1), down(), 10);

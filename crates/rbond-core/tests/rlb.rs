@@ -10,13 +10,13 @@ use std::net::Ipv4Addr;
 use proptest::prelude::*;
 use rbond_core::frame::parse_arp;
 use rbond_core::rlb::*;
-use rbond_core::types::MacAddr;
+use rbond_core::types::{MacAddr, SlaveId};
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const BOND: MacAddr = MacAddr([2, 0, 0, 0, 0, 10]);
 
 fn smac(id: SlaveId) -> MacAddr {
-    MacAddr([2, 0, 0, 0, 0, id as u8])
+    MacAddr([2, 0, 0, 0, 0, id.0 as u8])
 }
 
 fn slave(id: SlaveId, speed_mbps: u32, usable: bool) -> AlbSlave {
@@ -25,7 +25,7 @@ fn slave(id: SlaveId, speed_mbps: u32, usable: bool) -> AlbSlave {
 
 /// Slaves 10, 20, 30 (as many as `n`), 1 Gb/s, all usable.
 fn gig(n: usize) -> Vec<AlbSlave> {
-    [10, 20, 30][..n].iter().map(|&id| slave(id, 1000, true)).collect()
+    [10, 20, 30][..n].iter().map(|&id| slave(SlaveId(id), 1000, true)).collect()
 }
 
 fn cip(k: u8) -> Ipv4Addr {
@@ -114,7 +114,7 @@ fn with_clients(n: u8, slaves: &[AlbSlave]) -> Rlb {
     let mut r = Rlb::new();
     for k in 1..=n {
         let mut f = bond_reply(k);
-        assert!(r.tx_arp(&mut f, slaves, Some(10), BOND, 0).is_some());
+        assert!(r.tx_arp(&mut f, slaves, Some(SlaveId(10)), BOND, 0).is_some());
     }
     r.tick(100, slaves);
     drain(&mut r);
@@ -133,12 +133,12 @@ fn client_lands_in_the_simple_hash_slot_of_its_ip() {
     let s = gig(2);
     let mut r = Rlb::new();
     let mut f = bond_reply(1);
-    assert_eq!(r.tx_arp(&mut f, &s, Some(10), BOND, 0), Some(10));
+    assert_eq!(r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(10)));
     let e = r.entry(223);
     assert!(e.assigned);
     assert_eq!((e.server_ip, e.client_ip), (SERVER, cip(1)));
     assert_eq!((e.server_mac, e.client_mac), (BOND, cmac(1)));
-    assert_eq!(e.slave, Some(10));
+    assert_eq!(e.slave, Some(SlaveId(10)));
     assert!(e.ntt, "a new client with a known MAC is marked");
     assert_eq!(e.vlan_tci, 0);
     assert_eq!(r.used_order(), &[223]);
@@ -153,14 +153,14 @@ fn reply_rewrites_sender_mac_and_source_to_the_chosen_slave() {
     // which holds the bond MAC): nothing to rewrite.
     let mut f1 = bond_reply(1);
     let orig1 = f1.clone();
-    assert_eq!(r.tx_arp(&mut f1, &s, Some(10), BOND, 0), Some(10));
+    assert_eq!(r.tx_arp(&mut f1, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(10)));
     assert_eq!(f1, orig1);
 
     // Second client: next slave, 20. ARP sender MAC (bytes 22..28) and Ethernet source
     // (6..12) become 02:00:00:00:00:14; nothing else changes.
     let mut f2 = bond_reply(2);
     let orig2 = f2.clone();
-    assert_eq!(r.tx_arp(&mut f2, &s, Some(10), BOND, 0), Some(20));
+    assert_eq!(r.tx_arp(&mut f2, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(20)));
     assert_eq!(&f2[22..28], &[2, 0, 0, 0, 0, 20]);
     assert_eq!(&f2[6..12], &[2, 0, 0, 0, 0, 20]);
     let mut expect = orig2.clone();
@@ -172,10 +172,10 @@ fn reply_rewrites_sender_mac_and_source_to_the_chosen_slave() {
 
     // 30, then around to 10 again.
     let mut f3 = bond_reply(3);
-    assert_eq!(r.tx_arp(&mut f3, &s, Some(10), BOND, 0), Some(30));
+    assert_eq!(r.tx_arp(&mut f3, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(30)));
     let mut f4 = bond_reply(4);
-    assert_eq!(r.tx_arp(&mut f4, &s, Some(10), BOND, 0), Some(10));
-    assert_eq!(r.last_chosen(), Some(10));
+    assert_eq!(r.tx_arp(&mut f4, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(10)));
+    assert_eq!(r.last_chosen(), Some(SlaveId(10)));
 }
 
 #[test]
@@ -184,13 +184,13 @@ fn same_pair_keeps_its_slave_and_does_not_advance_the_round_robin() {
     let mut r = Rlb::new();
     for (k, want) in [(1, 10), (2, 20), (2, 20), (2, 20), (1, 10), (3, 30)] {
         let mut f = bond_reply(k);
-        assert_eq!(r.tx_arp(&mut f, &s, Some(10), BOND, 0), Some(want), "client {k}");
+        assert_eq!(r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(want)), "client {k}");
     }
     // A repeated reply does not re-mark the client: only the first assignment marked it.
     r.tick(100, &s);
     assert_eq!(updates(&drain(&mut r), &s).len(), 6, "3 clients × 2 replies, once each");
     let mut f = bond_reply(2);
-    r.tx_arp(&mut f, &s, Some(10), BOND, 200);
+    r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 200);
     r.tick(5000, &s);
     assert!(drain(&mut r).is_empty());
 }
@@ -203,12 +203,12 @@ fn the_same_client_ip_of_another_server_ip_is_a_collision() {
     let mut r = with_clients(2, &s); // client 2 on slave 20
     let server2 = Ipv4Addr::new(198, 18, 0, 2);
     let mut f = arp_frame(cmac(2), BOND, 2, BOND, server2, cmac(2), cip(2), None);
-    assert_eq!(r.tx_arp(&mut f, &s, Some(10), BOND, 200), Some(30));
+    assert_eq!(r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 200), Some(SlaveId(30)));
     let out = drain(&mut r);
     // The old pair was moved to the active slave and told so at once.
-    assert_eq!(updates(&out, &s), vec![(10, cip(2)), (10, cip(2))]);
+    assert_eq!(updates(&out, &s), vec![(SlaveId(10), cip(2)), (SlaveId(10), cip(2))]);
     let e = r.entry(0xd4 ^ 12);
-    assert_eq!((e.server_ip, e.slave), (server2, Some(30)));
+    assert_eq!((e.server_ip, e.slave), (server2, Some(SlaveId(30))));
 }
 
 // ----- round robin among the fastest ------------------------------------------------------
@@ -224,45 +224,45 @@ fn round_robin_among_the_fastest_with_mixed_speeds() {
     // The 100 Mb/s slaves never get a client.
     let s: Vec<AlbSlave> = [(10, 100), (20, 1000), (30, 1000), (40, 100), (50, 1000)]
         .iter()
-        .map(|&(id, sp)| slave(id, sp, true))
+        .map(|&(id, sp)| slave(SlaveId(id), sp, true))
         .collect();
     let mut r = Rlb::new();
     let mut got = vec![];
     for k in 1..=7 {
         let mut f = bond_reply(k);
-        got.push(r.tx_arp(&mut f, &s, Some(20), BOND, 0).unwrap());
+        got.push(r.tx_arp(&mut f, &s, Some(SlaveId(20)), BOND, 0).unwrap());
     }
-    assert_eq!(got, vec![20, 30, 50, 20, 30, 50, 20]);
+    assert_eq!(got, vec![SlaveId(20), SlaveId(30), SlaveId(50), SlaveId(20), SlaveId(30), SlaveId(50), SlaveId(20)]);
 }
 
 #[test]
 fn a_strictly_faster_slave_before_the_last_one_wins() {
     // 10@10000, 20@1000: after 10, the only later slave (20) is slower than 10 → 10 again.
-    let s = vec![slave(10, 10_000, true), slave(20, 1000, true)];
+    let s = vec![slave(SlaveId(10), 10_000, true), slave(SlaveId(20), 1000, true)];
     let mut r = Rlb::new();
     for k in 1..=3 {
         let mut f = bond_reply(k);
-        assert_eq!(r.tx_arp(&mut f, &s, Some(10), BOND, 0), Some(10));
+        assert_eq!(r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(10)));
     }
     // Unusable slaves do not count, however fast: 10 down → 20.
-    let s2 = vec![slave(10, 10_000, false), slave(20, 1000, true)];
+    let s2 = vec![slave(SlaveId(10), 10_000, false), slave(SlaveId(20), 1000, true)];
     let mut f = bond_reply(4);
-    assert_eq!(r.tx_arp(&mut f, &s2, Some(20), BOND, 0), Some(20));
+    assert_eq!(r.tx_arp(&mut f, &s2, Some(SlaveId(20)), BOND, 0), Some(SlaveId(20)));
 }
 
 #[test]
 fn speed_ties_after_a_slower_last_choice() {
     // 10@1000, 20@100, 30@1000. Start: 10. After 10: before = 10 (1000), after = fastest of
     // [20, 30] = 30 → 30. After 30: before = fastest of [10, 20, 30] = 10, after = none → 10.
-    let s = vec![slave(10, 1000, true), slave(20, 100, true), slave(30, 1000, true)];
+    let s = vec![slave(SlaveId(10), 1000, true), slave(SlaveId(20), 100, true), slave(SlaveId(30), 1000, true)];
     let mut r = Rlb::new();
     let got: Vec<_> = (1..=4)
         .map(|k| {
             let mut f = bond_reply(k);
-            r.tx_arp(&mut f, &s, Some(10), BOND, 0).unwrap()
+            r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0).unwrap()
         })
         .collect();
-    assert_eq!(got, vec![10, 30, 10, 30]);
+    assert_eq!(got, vec![SlaveId(10), SlaveId(30), SlaveId(10), SlaveId(30)]);
 }
 
 #[test]
@@ -285,7 +285,7 @@ fn four_clients_spread_over_two_and_three_slaves() {
 fn client_update_frame_bytes() {
     // Slave 20 tells client 2 (198.18.0.12, 02:00:00:00:01:02) that 198.18.0.1 is at
     // 02:00:00:00:00:14.
-    let f = client_update_frame(smac(20), SERVER, cmac(2), cip(2), None);
+    let f = client_update_frame(smac(SlaveId(20)), SERVER, cmac(2), cip(2), None);
     #[rustfmt::skip]
     let want: Vec<u8> = vec![
         2, 0, 0, 0, 1, 2,           // destination: the client
@@ -299,7 +299,7 @@ fn client_update_frame_bytes() {
     assert_eq!(f, want);
 
     // Tagged: 81 00 + TCI after the source, ARP header at 18, still padded to 60.
-    let t = client_update_frame(smac(20), SERVER, cmac(2), cip(2), Some(0x2064));
+    let t = client_update_frame(smac(SlaveId(20)), SERVER, cmac(2), cip(2), Some(0x2064));
     assert_eq!(t.len(), 60);
     assert_eq!(&t[12..18], &[0x81, 0x00, 0x20, 0x64, 0x08, 0x06]);
     assert_eq!(&t[18..46], &want[14..42]);
@@ -312,14 +312,14 @@ fn first_tick_updates_new_clients_twice_each_then_stays_quiet() {
     let mut r = Rlb::new();
     for k in 1..=2 {
         let mut f = bond_reply(k);
-        r.tx_arp(&mut f, &s, Some(10), BOND, 0);
+        r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0);
     }
     assert!(r.update_pending());
     r.tick(100, &s);
     // Most recently assigned first (the kernel's used list), 2 replies each.
     assert_eq!(
         updates(&drain(&mut r), &s),
-        vec![(20, cip(2)), (20, cip(2)), (10, cip(1)), (10, cip(1))]
+        vec![(SlaveId(20), cip(2)), (SlaveId(20), cip(2)), (SlaveId(10), cip(1)), (SlaveId(10), cip(1))]
     );
     assert!(!r.update_pending());
     for t in (200..=10_000).step_by(100) {
@@ -333,16 +333,16 @@ fn vlan_tag_is_recorded_and_put_on_updates() {
     let s = gig(2);
     let mut r = with_clients(1, &s); // client 1 on 10; next is 20
     let mut f = arp_frame(cmac(2), BOND, 2, BOND, SERVER, cmac(2), cip(2), Some(0x0064));
-    assert_eq!(r.tx_arp(&mut f, &s, Some(10), BOND, 200), Some(20));
+    assert_eq!(r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 200), Some(SlaveId(20)));
     // The ARP sender MAC sits 4 bytes later in a tagged frame: 26..32.
-    assert_eq!(&f[26..32], &smac(20).0);
-    assert_eq!(&f[6..12], &smac(20).0);
+    assert_eq!(&f[26..32], &smac(SlaveId(20)).0);
+    assert_eq!(&f[6..12], &smac(SlaveId(20)).0);
     assert_eq!(r.entry(0xd4 ^ 12).vlan_tci, 0x64);
     r.tick(2300, &s); // after the 2 s that followed the pass at 100
     let out = sends(&drain(&mut r));
     assert_eq!(out.len(), 2);
     for (slave, fr) in out {
-        assert_eq!(slave, 20);
+        assert_eq!(slave, SlaveId(20));
         assert_eq!(&fr[12..16], &[0x81, 0x00, 0x00, 0x64]);
         assert_eq!(parse_arp(&fr).unwrap().tpa, cip(2));
     }
@@ -360,7 +360,7 @@ fn request_makes_a_placeholder_delays_updates_and_marks_the_subnet() {
     // may follow before the first tick after 2100.
     for k in 1..=2 {
         let mut f = bond_reply(k);
-        r.tx_arp(&mut f, &s, Some(10), BOND, 0);
+        r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0);
     }
     r.tick(100, &s);
     drain(&mut r);
@@ -369,8 +369,8 @@ fn request_makes_a_placeholder_delays_updates_and_marks_the_subnet() {
     // Ethernet source becomes 30's MAC, the ARP sender MAC stays the bond's.
     let mut req = bond_request(3);
     let orig = req.clone();
-    assert_eq!(r.tx_arp(&mut req, &s, Some(10), BOND, 500), Some(30));
-    assert_eq!(&req[6..12], &smac(30).0);
+    assert_eq!(r.tx_arp(&mut req, &s, Some(SlaveId(10)), BOND, 500), Some(SlaveId(30)));
+    assert_eq!(&req[6..12], &smac(SlaveId(30)).0);
     assert_eq!(&req[22..28], &BOND.0);
     assert_eq!(&req[..6], &orig[..6]);
     assert_eq!(&req[12..22], &orig[12..22]);
@@ -379,7 +379,7 @@ fn request_makes_a_placeholder_delays_updates_and_marks_the_subnet() {
     // Placeholder: client MAC unknown (the request's zero target), not marked.
     let e = *r.entry(0xd4 ^ 13);
     assert!(e.assigned && !e.ntt);
-    assert_eq!((e.client_mac, e.slave), (MacAddr::ZERO, Some(30)));
+    assert_eq!((e.client_mac, e.slave), (MacAddr::ZERO, Some(SlaveId(30))));
     assert_eq!(r.clients().iter().find(|c| c.client_ip == cip(3)).unwrap().client_mac, None);
     // Client 2 (on 20, whose MAC is not the bond's) is marked; client 1 (on 10 = bond MAC) not.
     assert!(r.entry(0xd4 ^ 12).ntt);
@@ -398,7 +398,7 @@ fn request_makes_a_placeholder_delays_updates_and_marks_the_subnet() {
     r.tick(2600, &s);
     assert_eq!(
         updates(&drain(&mut r), &s),
-        vec![(30, cip(3)), (30, cip(3)), (20, cip(2)), (20, cip(2))],
+        vec![(SlaveId(30), cip(3)), (SlaveId(30), cip(3)), (SlaveId(20), cip(2)), (SlaveId(20), cip(2))],
         "client 3 and client 2, not client 1"
     );
 }
@@ -408,14 +408,14 @@ fn request_with_broadcast_target_is_a_placeholder_too() {
     let s = gig(2);
     let mut r = Rlb::new();
     let mut req = arp_frame(MacAddr::BROADCAST, BOND, 1, BOND, SERVER, MacAddr::BROADCAST, cip(1), None);
-    assert_eq!(r.tx_arp(&mut req, &s, Some(10), BOND, 0), Some(10));
+    assert_eq!(r.tx_arp(&mut req, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(10)));
     let e = r.entry(0xd4 ^ 11);
     assert_eq!(e.client_mac, MacAddr::BROADCAST);
     assert!(!e.ntt);
     // A later request for the same pair does not overwrite a known MAC with broadcast.
     r.rx_arp(&client_reply(1, cmac(1)));
     let mut req2 = arp_frame(MacAddr::BROADCAST, BOND, 1, BOND, SERVER, MacAddr::BROADCAST, cip(1), None);
-    assert_eq!(r.tx_arp(&mut req2, &s, Some(10), BOND, 50), Some(10));
+    assert_eq!(r.tx_arp(&mut req2, &s, Some(SlaveId(10)), BOND, 50), Some(SlaveId(10)));
     assert_eq!(r.entry(0xd4 ^ 11).client_mac, cmac(1));
 }
 
@@ -427,7 +427,7 @@ fn a_zero_target_request_for_a_known_client_forgets_its_mac_until_it_answers() {
     let s = gig(2);
     let mut r = with_clients(2, &s); // client 2 on 20
     let mut req = bond_request(2);
-    assert_eq!(r.tx_arp(&mut req, &s, Some(10), BOND, 500), Some(20), "same pair, same slave");
+    assert_eq!(r.tx_arp(&mut req, &s, Some(SlaveId(10)), BOND, 500), Some(SlaveId(20)), "same pair, same slave");
     assert_eq!(r.entry(0xd4 ^ 12).client_mac, MacAddr::ZERO);
     assert!(!r.entry(0xd4 ^ 12).ntt, "an unknown MAC is not marked by the subnet rule");
     r.rx_arp(&client_reply(2, cmac(2)));
@@ -437,7 +437,7 @@ fn a_zero_target_request_for_a_known_client_forgets_its_mac_until_it_answers() {
     r.tick(2500, &s);
     assert!(drain(&mut r).is_empty());
     r.tick(2600, &s);
-    assert_eq!(updates(&drain(&mut r), &s), vec![(20, cip(2)), (20, cip(2))]);
+    assert_eq!(updates(&drain(&mut r), &s), vec![(SlaveId(20), cip(2)), (SlaveId(20), cip(2))]);
 }
 
 #[test]
@@ -447,19 +447,19 @@ fn arp_not_from_the_bond_is_left_alone() {
     let stranger = MacAddr([2, 0, 0, 0, 9, 9]);
     let mut f = arp_frame(cmac(1), stranger, 2, stranger, SERVER, cmac(1), cip(1), None);
     let orig = f.clone();
-    assert_eq!(r.tx_arp(&mut f, &s, Some(10), BOND, 0), None);
+    assert_eq!(r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0), None);
     assert_eq!(f, orig);
     assert!(r.clients().is_empty());
     // Other opcodes (RARP-style 3) and non-ARP frames: not RLB's.
     let mut g = arp_frame(cmac(1), BOND, 3, BOND, SERVER, cmac(1), cip(1), None);
-    assert_eq!(r.tx_arp(&mut g, &s, Some(10), BOND, 0), None);
+    assert_eq!(r.tx_arp(&mut g, &s, Some(SlaveId(10)), BOND, 0), None);
     let mut ip = bond_reply(1);
     ip[12..14].copy_from_slice(&[0x08, 0x00]);
-    assert_eq!(r.tx_arp(&mut ip, &s, Some(10), BOND, 0), None);
+    assert_eq!(r.tx_arp(&mut ip, &s, Some(SlaveId(10)), BOND, 0), None);
     assert!(r.clients().is_empty());
     // A slave's own MAC as sender counts as the bond's.
-    let mut h = arp_frame(cmac(1), smac(20), 2, smac(20), SERVER, cmac(1), cip(1), None);
-    assert_eq!(r.tx_arp(&mut h, &s, Some(10), BOND, 0), Some(10));
+    let mut h = arp_frame(cmac(1), smac(SlaveId(20)), 2, smac(SlaveId(20)), SERVER, cmac(1), cip(1), None);
+    assert_eq!(r.tx_arp(&mut h, &s, Some(SlaveId(10)), BOND, 0), Some(SlaveId(10)));
 }
 
 // ----- incoming ARP ----------------------------------------------------------------------------
@@ -474,7 +474,7 @@ fn incoming_arp_for_the_server_ip_from_another_mac_purges_its_clients() {
     // Clients of another server IP stay when 198.18.0.1 moves to another host.
     let server2 = Ipv4Addr::new(198, 18, 0, 2);
     let mut f = arp_frame(cmac(5), BOND, 2, BOND, server2, cmac(5), cip(5), None);
-    r.tx_arp(&mut f, &s, Some(10), BOND, 200);
+    r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 200);
     let other = MacAddr([2, 0, 0, 0, 7, 7]);
     r.rx_arp(&arp_frame(MacAddr::BROADCAST, other, 1, other, SERVER, MacAddr::ZERO, cip(1), None));
     let left = r.clients();
@@ -505,7 +505,7 @@ fn a_reply_with_a_new_client_mac_is_recorded_and_marked() {
     r.tick(2200, &s);
     let out = sends(&drain(&mut r));
     assert_eq!(out.len(), 2);
-    assert!(out.iter().all(|(sl, f)| *sl == 20 && f[0..6] == new_mac.0));
+    assert!(out.iter().all(|(sl, f)| *sl == SlaveId(20) && f[0..6] == new_mac.0));
 }
 
 // ----- failures, retries, promiscuity -----------------------------------------------------------
@@ -515,21 +515,21 @@ fn failover_moves_clients_and_retries_three_more_passes() {
     // 4 clients on 10, 20, 30, 10 (with_clients: the pass at 100 sets the delay to 2100).
     let mut s = gig(3);
     let mut r = with_clients(4, &s);
-    assert_eq!((1..=4).map(|k| slave_of(&r, k).unwrap()).collect::<Vec<_>>(), vec![10, 20, 30, 10]);
+    assert_eq!((1..=4).map(|k| slave_of(&r, k).unwrap()).collect::<Vec<_>>(), vec![SlaveId(10), SlaveId(20), SlaveId(30), SlaveId(10)]);
 
     // t=1000: slave 20 (client 2) fails. The last slave chosen was 10 (client 4): after it,
     // with 20 unusable, the next is 30.
     s[1].usable = false;
-    r.slave_down(20, smac(20), &s, Some(10), 1000);
-    assert_eq!(slave_of(&r, 2), Some(30));
-    assert_eq!(r.assigned_count(20), 0);
+    r.slave_down(SlaveId(20), smac(SlaveId(20)), &s, Some(SlaveId(10)), 1000);
+    assert_eq!(slave_of(&r, 2), Some(SlaveId(30)));
+    assert_eq!(r.assigned_count(SlaveId(20)), 0);
     assert_eq!(r.retries_left(), RLB_UPDATE_RETRY);
     // 20 was not the active slave: the active one goes promiscuous and learns 20's MAC.
     assert_eq!(
         drain(&mut r),
         vec![
-            RlbOutput::Promisc { slave: 10, on: true },
-            RlbOutput::Learning { slave: 10, mac: smac(20), strict: true },
+            RlbOutput::Promisc { slave: SlaveId(10), on: true },
+            RlbOutput::Learning { slave: SlaveId(10), mac: smac(SlaveId(20)), strict: true },
         ]
     );
 
@@ -541,7 +541,7 @@ fn failover_moves_clients_and_retries_three_more_passes() {
         let out = drain(&mut r);
         let u = updates(&out, &s);
         if !u.is_empty() {
-            assert_eq!(u, vec![(30, cip(2)), (30, cip(2))], "at {t}");
+            assert_eq!(u, vec![(SlaveId(30), cip(2)), (SlaveId(30), cip(2))], "at {t}");
             passes.push(t);
         }
     }
@@ -557,7 +557,7 @@ fn failover_of_a_slave_with_two_clients_sends_two_replies_per_client_per_pass() 
     let mut s = gig(2);
     let mut r = with_clients(4, &s);
     s[1].usable = false;
-    r.slave_down(20, smac(20), &s, Some(10), 1000);
+    r.slave_down(SlaveId(20), smac(SlaveId(20)), &s, Some(SlaveId(10)), 1000);
     drain(&mut r);
     let mut per_pass = vec![];
     for t in (1100..=20_000).step_by(100) {
@@ -567,9 +567,9 @@ fn failover_of_a_slave_with_two_clients_sends_two_replies_per_client_per_pass() 
             per_pass.push(u);
         }
     }
-    let want = vec![(10, cip(4)), (10, cip(4)), (10, cip(2)), (10, cip(2))];
+    let want = vec![(SlaveId(10), cip(4)), (SlaveId(10), cip(4)), (SlaveId(10), cip(2)), (SlaveId(10), cip(2))];
     assert_eq!(per_pass, vec![want.clone(), want.clone(), want.clone(), want]);
-    assert_eq!(r.assigned_count(10), 4);
+    assert_eq!(r.assigned_count(SlaveId(10)), 4);
 }
 
 #[test]
@@ -577,9 +577,9 @@ fn failure_of_the_active_slave_moves_its_clients_without_promiscuity() {
     let mut s = gig(3);
     let mut r = with_clients(3, &s); // 10, 20, 30; last chosen 30
     s[0].usable = false;
-    r.slave_down(10, BOND, &s, Some(10), 1000);
+    r.slave_down(SlaveId(10), BOND, &s, Some(SlaveId(10)), 1000);
     // After 30 nothing follows; 10 is unusable → the fastest usable from the start, 20.
-    assert_eq!(slave_of(&r, 1), Some(20));
+    assert_eq!(slave_of(&r, 1), Some(SlaveId(20)));
     assert!(drain(&mut r).is_empty(), "no promiscuity: the failed slave was the active one");
     assert_eq!(r.promisc_slave(), None);
 }
@@ -589,7 +589,7 @@ fn the_last_usable_slave_failing_leaves_clients_without_a_slave() {
     let mut s = gig(1);
     let mut r = with_clients(2, &s);
     s[0].usable = false;
-    r.slave_down(10, BOND, &s, None, 1000);
+    r.slave_down(SlaveId(10), BOND, &s, None, 1000);
     assert!(r.clients().iter().all(|c| c.slave.is_none()));
     assert!(r.clients().iter().all(|c| c.client_mac.is_some()));
     // A request now finds clients without a channel: the kernel logs it.
@@ -604,7 +604,7 @@ fn the_last_usable_slave_failing_leaves_clients_without_a_slave() {
     s[0].usable = true;
     r.slave_up();
     r.tick(1200, &s);
-    assert!(r.clients().iter().all(|c| c.slave == Some(10)));
+    assert!(r.clients().iter().all(|c| c.slave == Some(SlaveId(10))));
     r.tick(3200, &s);
     assert_eq!(updates(&drain(&mut r), &s).len(), 4);
 }
@@ -614,31 +614,31 @@ fn promiscuity_ends_at_the_hundredth_tick_or_at_an_active_change() {
     let mut s = gig(3);
     let mut r = with_clients(3, &s);
     s[2].usable = false;
-    r.slave_down(30, smac(30), &s, Some(10), 1050);
-    assert_eq!(r.promisc_slave(), Some(10));
+    r.slave_down(SlaveId(30), smac(SlaveId(30)), &s, Some(SlaveId(10)), 1050);
+    assert_eq!(r.promisc_slave(), Some(SlaveId(10)));
     drain(&mut r);
     // Ticks 1100 .. 10900 are ticks 1..99 after the set; the 100th, at 11000, drops it.
     for t in (1100..=10_900).step_by(100) {
         r.tick(t, &s);
-        assert!(!drain(&mut r).contains(&RlbOutput::Promisc { slave: 10, on: false }), "{t}");
+        assert!(!drain(&mut r).contains(&RlbOutput::Promisc { slave: SlaveId(10), on: false }), "{t}");
     }
     r.tick(11_000, &s);
-    assert!(drain(&mut r).contains(&RlbOutput::Promisc { slave: 10, on: false }));
+    assert!(drain(&mut r).contains(&RlbOutput::Promisc { slave: SlaveId(10), on: false }));
     assert_eq!(r.promisc_slave(), None);
 
     // A second teach while promiscuous restarts the timer without a second "on".
-    r.teach_disabled_mac(Some(10), smac(30), 20_000);
-    r.teach_disabled_mac(Some(10), smac(30), 25_000);
+    r.teach_disabled_mac(Some(SlaveId(10)), smac(SlaveId(30)), 20_000);
+    r.teach_disabled_mac(Some(SlaveId(10)), smac(SlaveId(30)), 25_000);
     let out = drain(&mut r);
     assert_eq!(out.iter().filter(|o| matches!(o, RlbOutput::Promisc { on: true, .. })).count(), 1);
     assert_eq!(out.iter().filter(|o| matches!(o, RlbOutput::Learning { .. })).count(), 2);
     r.tick(30_000, &s);
-    assert!(!drain(&mut r).contains(&RlbOutput::Promisc { slave: 10, on: false }));
+    assert!(!drain(&mut r).contains(&RlbOutput::Promisc { slave: SlaveId(10), on: false }));
     // The active slave changes: off at once, not at the timeout.
-    r.active_changed(Some(10));
+    r.active_changed(Some(SlaveId(10)));
     assert!(drain(&mut r).is_empty(), "same active slave: nothing");
-    r.active_changed(Some(20));
-    assert_eq!(drain(&mut r), vec![RlbOutput::Promisc { slave: 10, on: false }]);
+    r.active_changed(Some(SlaveId(20)));
+    assert_eq!(drain(&mut r), vec![RlbOutput::Promisc { slave: SlaveId(10), on: false }]);
     r.tick(40_000, &s);
     assert!(drain(&mut r).iter().all(|o| !matches!(o, RlbOutput::Promisc { .. })));
 }
@@ -648,35 +648,35 @@ fn removal_restarts_the_round_robin() {
     let s = gig(3);
     let mut r = with_clients(2, &s); // 10, 20; last chosen 20
     let remaining = vec![s[0], s[2]];
-    r.slave_removed(20, smac(20), &remaining, Some(10), 1000);
+    r.slave_removed(SlaveId(20), smac(SlaveId(20)), &remaining, Some(SlaveId(10)), 1000);
     // The round robin restarts: the fastest usable, first in list → 10.
-    assert_eq!(slave_of(&r, 2), Some(10));
-    assert_eq!(r.last_chosen(), Some(10));
+    assert_eq!(slave_of(&r, 2), Some(SlaveId(10)));
+    assert_eq!(r.last_chosen(), Some(SlaveId(10)));
     assert_eq!(r.retries_left(), RLB_UPDATE_RETRY);
     // The next new client continues from 10 → 30.
     let mut f = bond_reply(3);
-    assert_eq!(r.tx_arp(&mut f, &remaining, Some(10), BOND, 1100), Some(30));
+    assert_eq!(r.tx_arp(&mut f, &remaining, Some(SlaveId(10)), BOND, 1100), Some(SlaveId(30)));
 }
 
 #[test]
 fn mac_swap_updates_the_slaves_clients_with_retries() {
     let s = gig(3);
     let mut r = with_clients(3, &s);
-    r.update_slave_clients(30);
+    r.update_slave_clients(SlaveId(30));
     assert_eq!(r.retries_left(), RLB_UPDATE_RETRY);
     let mut n = 0;
     for t in (200..=20_000).step_by(100) {
         r.tick(t, &s);
         let u = updates(&drain(&mut r), &s);
-        assert!(u.iter().all(|&(sl, ip)| sl == 30 && ip == cip(3)));
+        assert!(u.iter().all(|&(sl, ip)| sl == SlaveId(30) && ip == cip(3)));
         n += u.len();
     }
     assert_eq!(n, 8, "4 passes × 2 replies");
     // A slave without clients with known MACs: nothing, and no retries.
     let mut r2 = Rlb::new();
     let mut req = bond_request(1);
-    r2.tx_arp(&mut req, &s, Some(10), BOND, 0);
-    r2.update_slave_clients(10);
+    r2.tx_arp(&mut req, &s, Some(SlaveId(10)), BOND, 0);
+    r2.update_slave_clients(SlaveId(10));
     assert_eq!(r2.retries_left(), 0);
     assert!(!r2.update_pending());
 }
@@ -693,33 +693,33 @@ fn hash_collision_evicts_the_old_client_to_the_active_slave_first() {
     // Client 7 (→10), then client 1 (→20): client 1 sits in 0xdf on a non-active slave.
     for k in [7, 1] {
         let mut f = bond_reply(k);
-        r.tx_arp(&mut f, &s, Some(10), BOND, 0);
+        r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 0);
     }
     r.tick(100, &s);
     drain(&mut r);
-    assert_eq!(r.entry(0xdf).slave, Some(20));
+    assert_eq!(r.entry(0xdf).slave, Some(SlaveId(20)));
 
     let mut f = arp_frame(nmac, BOND, 2, BOND, SERVER, nmac, newcomer, None);
-    assert_eq!(r.tx_arp(&mut f, &s, Some(10), BOND, 300), Some(30));
+    assert_eq!(r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 300), Some(SlaveId(30)));
     // Client 1 was told at once, from the active slave (bond MAC), before losing its entry.
     let out = drain(&mut r);
-    assert_eq!(updates(&out, &s), vec![(10, cip(1)), (10, cip(1))]);
+    assert_eq!(updates(&out, &s), vec![(SlaveId(10), cip(1)), (SlaveId(10), cip(1))]);
     for (_, fr) in sends(&out) {
         assert_eq!(&fr[22..28], &BOND.0);
         assert_eq!(&fr[0..6], &cmac(1).0);
     }
     let e = r.entry(0xdf);
-    assert_eq!((e.client_ip, e.client_mac, e.slave), (newcomer, nmac, Some(30)));
+    assert_eq!((e.client_ip, e.client_mac, e.slave), (newcomer, nmac, Some(SlaveId(30))));
     // The entry stays once in the used list.
     assert_eq!(r.used_order().iter().filter(|&&i| i == 0xdf).count(), 1);
     assert_eq!(r.clients().len(), 2);
 
     // An old client already on the active slave is not updated again.
     let mut f = bond_reply(1); // 0xdf, now held by the newcomer on 30 → 30 ≠ 10 → update
-    r.tx_arp(&mut f, &s, Some(10), BOND, 400);
-    assert_eq!(updates(&drain(&mut r), &s), vec![(10, newcomer), (10, newcomer)]);
+    r.tx_arp(&mut f, &s, Some(SlaveId(10)), BOND, 400);
+    assert_eq!(updates(&drain(&mut r), &s), vec![(SlaveId(10), newcomer), (SlaveId(10), newcomer)]);
     let mut g = arp_frame(nmac, BOND, 2, BOND, SERVER, nmac, newcomer, None);
-    r.tx_arp(&mut g, &s, Some(10), BOND, 500); // client 1 is on 10 (round robin) → no update
+    r.tx_arp(&mut g, &s, Some(SlaveId(10)), BOND, 500); // client 1 is on 10 (round robin) → no update
     assert_eq!(slave_of(&r, 1), None, "client 1 lost the entry");
     assert!(sends(&drain(&mut r)).is_empty());
 }
@@ -733,18 +733,18 @@ fn a_new_slave_gets_clients_at_the_rebalance() {
     let s3 = gig(3);
     r.slave_added();
     // Nothing moves before the tick.
-    assert_eq!(r.assigned_count(30), 0);
+    assert_eq!(r.assigned_count(SlaveId(30)), 0);
     r.tick(200, &s3);
     // Walk: client 4 (after 20 → 30), client 3 (after 30, nothing later → 10), client 2 (20),
     // client 1 (30). Clients 4 and 1 changed slave and are marked.
-    assert_eq!((1..=4).map(|k| slave_of(&r, k).unwrap()).collect::<Vec<_>>(), vec![30, 20, 10, 30]);
+    assert_eq!((1..=4).map(|k| slave_of(&r, k).unwrap()).collect::<Vec<_>>(), vec![SlaveId(30), SlaveId(20), SlaveId(10), SlaveId(30)]);
     assert!(r.entry(0xd4 ^ 14).ntt && r.entry(0xd4 ^ 11).ntt);
     assert!(!r.entry(0xd4 ^ 13).ntt && !r.entry(0xd4 ^ 12).ntt);
     // They are updated at the first tick after the delay of the pass at 100 (2200).
     r.tick(2100, &s3);
     assert!(drain(&mut r).is_empty());
     r.tick(2200, &s3);
-    assert_eq!(updates(&drain(&mut r), &s3), vec![(30, cip(4)), (30, cip(4)), (30, cip(1)), (30, cip(1))]);
+    assert_eq!(updates(&drain(&mut r), &s3), vec![(SlaveId(30), cip(4)), (SlaveId(30), cip(4)), (SlaveId(30), cip(1)), (SlaveId(30), cip(1))]);
     // A rebalance has no retries.
     for t in (2300..=10_000).step_by(100) {
         r.tick(t, &s3);
@@ -752,7 +752,7 @@ fn a_new_slave_gets_clients_at_the_rebalance() {
     assert!(drain(&mut r).is_empty());
     // And a new client after that continues the round robin (last chosen 30 → 10).
     let mut f = bond_reply(5);
-    assert_eq!(r.tx_arp(&mut f, &s3, Some(10), BOND, 10_100), Some(10));
+    assert_eq!(r.tx_arp(&mut f, &s3, Some(SlaveId(10)), BOND, 10_100), Some(SlaveId(10)));
 }
 
 #[test]
@@ -760,12 +760,12 @@ fn slave_up_orders_a_rebalance() {
     let mut s = gig(2);
     s[1].usable = false;
     let mut r = with_clients(3, &s); // all on 10
-    assert_eq!(r.assigned_count(10), 3);
+    assert_eq!(r.assigned_count(SlaveId(10)), 3);
     s[1].usable = true;
     r.slave_up();
     r.tick(200, &s);
-    assert!(r.assigned_count(20) >= 1);
-    assert!(r.assigned_count(10) >= 1);
+    assert!(r.assigned_count(SlaveId(20)) >= 1);
+    assert!(r.assigned_count(SlaveId(10)) >= 1);
 }
 
 #[test]
@@ -773,7 +773,7 @@ fn clients_serialize_for_status() {
     let s = gig(2);
     let mut r = with_clients(1, &s);
     let mut req = bond_request(2);
-    r.tx_arp(&mut req, &s, Some(10), BOND, 200);
+    r.tx_arp(&mut req, &s, Some(SlaveId(10)), BOND, 200);
     let v = serde_json::to_value(r.clients()).unwrap();
     assert_eq!(
         v,
@@ -839,7 +839,7 @@ proptest! {
         evs in proptest::collection::vec(ev(), 1..120),
     ) {
         let mut slaves: Vec<AlbSlave> =
-            speeds.iter().enumerate().map(|(i, &sp)| slave(10 * (i as u32 + 1), sp, true)).collect();
+            speeds.iter().enumerate().map(|(i, &sp)| slave(SlaveId(10 * (i as u32 + 1)), sp, true)).collect();
         let mut next_id = 10 * (slaves.len() as u32 + 1);
         let mut r = Rlb::new();
         let mut now = 0u64;
@@ -895,7 +895,7 @@ proptest! {
                 }
                 Ev::Add => {
                     if slaves.len() < 4 {
-                        slaves.push(slave(next_id, 1000, true));
+                        slaves.push(slave(SlaveId(next_id), 1000, true));
                         next_id += 10;
                         r.slave_added();
                     }

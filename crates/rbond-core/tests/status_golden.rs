@@ -40,6 +40,7 @@ fn bond(mode: Mode, release: &str) -> BondStatus {
         ns_ip6_targets: vec![],
         ad: None,
         options: Default::default(),
+        lb: None,
         slaves: vec![],
     }
 }

@@ -82,8 +82,11 @@ impl Bond {
             }
         }
         self.curr_active = new;
-        let (mode, v, _) = self.parts();
-        mode.ops_mut().active_changed(&v, old, new);
+        let (mode, v, out) = self.parts();
+        let m = mode.ops_mut();
+        m.active_changed(&v, old, new);
+        m.active_moved(&v, old, new, now, out);
+        self.sync_mode_macs();
         if self.mode.ops().announces_failover() {
             if let Some(n) = new {
                 self.apply_fail_over_mac(old, n);

@@ -36,6 +36,12 @@ impl Bond {
         self.mac = mac;
         self.mac_random = false;
         self.actions.push_back(Action::SetBondMac(mac));
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        if self.mode.ops_mut().bond_mac_changed(&v, mac, &mut self.actions) {
+            // tlb/alb: the active slave takes it, by a swap if another slave has it (§5.4).
+            self.sync_mode_macs();
+            return;
+        }
         for i in 0..self.slaves.len() {
             self.set_slave_mac(i, mac);
         }
@@ -102,7 +108,10 @@ impl Bond {
         } else {
             self.set_slave_inactive(i);
         }
-        if !self.mode.ops().slaves_keep_own_mac(&self.opts) {
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        if self.mode.ops_mut().enslave_macs(&v, i, self.mac, now, &mut self.actions) {
+            self.sync_mode_macs();
+        } else if !self.mode.ops().slaves_keep_own_mac(&self.opts) {
             self.set_slave_mac(i, self.mac);
         }
         if self.mode.ops().uses_primary() && self.opts.primary.as_deref() == Some(name) {
@@ -140,9 +149,11 @@ impl Bond {
     pub fn release(&mut self, id: SlaveId, now: Millis) {
         let Some(i) = self.pos(id) else { return };
         let was_active = self.curr_active == Some(i);
-        let (mode, v, _) = self.parts();
-        mode.ops_mut().slave_removed(&v, i);
-        let restore = self.mode.ops().restores_mac_on_release(&self.opts);
+        let (mode, v, out) = self.parts();
+        let m = mode.ops_mut();
+        m.slave_removed(&v, i);
+        // tlb/alb restore the MACs themselves (a swap back may be needed first, §5.4).
+        let restore = !m.release_macs(&v, i, now, out) && m.restores_mac_on_release(v.opts);
         let s = self.slaves.remove(i);
         self.curr_active = match self.curr_active {
             Some(c) if c == i => None,
@@ -159,6 +170,7 @@ impl Bond {
             self.after_last_release();
         }
         self.reselect(now);
+        self.sync_mode_macs();
         self.update_carrier();
     }
 

@@ -33,6 +33,16 @@ impl Bond {
         RxDecision::Deliver
     }
 
+    /// A frame that [`Bond::rx`] said to deliver, made ready for the bond device: in alb a
+    /// slave keeps its own MAC, so a frame sent to it (or, for 10 s after a failure, to a
+    /// failed slave's MAC the active slave took over) gets the bond MAC as its destination,
+    /// as the kernel's receive path treats it as the host's (PACKET_HOST on the slave).
+    /// Nothing changes in the other modes.
+    pub fn rx_fixup(&self, id: SlaveId, frame: &mut [u8]) {
+        let Some(i) = self.pos(id) else { return };
+        self.mode.ops().rx_deliver_fixup(&self.view(), i, frame);
+    }
+
     /// A sysfs read of `/sys/class/net/<bond>/bonding/<option>` (§1.4), without the
     /// trailing newline; None for an unknown file.
     pub fn show(&self, option: &str) -> Option<String> {

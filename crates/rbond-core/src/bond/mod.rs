@@ -58,6 +58,9 @@ pub enum Action {
     SendFrame { slave: SlaveId, frame: Vec<u8> },
     /// The current active slave changed (modes 1, 5, 6; informational).
     ActiveChanged { old: Option<SlaveId>, new: Option<SlaveId> },
+    /// Put a slave's NIC in or out of promiscuous mode (alb: the active slave receives for a
+    /// disabled slave's MAC for 10 s, `rlb_teach_disabled_mac_on_primary`, §5.3).
+    SetPromisc { slave: SlaveId, on: bool },
     /// A kernel-style log line. `slave` adds the `(slave <if>): ` part.
     Log { level: Level, slave: Option<String>, msg: String },
 }
@@ -222,6 +225,16 @@ impl Bond {
 
     pub(crate) fn log(&mut self, level: Level, slave: Option<&str>, msg: String) {
         self.actions.push_back(Action::Log { level, slave: slave.map(str::to_string), msg });
+    }
+
+    /// Brings `Slave::cur_mac` in line with what the mode component programmed (tlb/alb own
+    /// their slaves' MACs, §5.4).
+    pub(crate) fn sync_mode_macs(&mut self) {
+        for i in 0..self.slaves.len() {
+            if let Some(m) = self.mode.ops().nic_mac(self.slaves[i].id) {
+                self.slaves[i].cur_mac = m;
+            }
+        }
     }
 
     pub(crate) fn ctx(&self) -> SetContext {

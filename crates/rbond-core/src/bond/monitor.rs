@@ -136,8 +136,10 @@ impl Bond {
         );
         let n = s.name.clone();
         self.log(Level::Info, Some(&n), msg);
-        let (mode, v, _) = self.parts();
-        mode.ops_mut().link_up(&v, i);
+        let (mode, v, out) = self.parts();
+        let m = mode.ops_mut();
+        m.link_up(&v, i);
+        m.link_changed(&v, i, true, now, out);
         self.up_triggers_reselect(i)
     }
 
@@ -150,7 +152,7 @@ impl Bond {
         }
     }
 
-    pub(super) fn commit_down(&mut self, i: SlaveIdx, _now: Millis) -> bool {
+    pub(super) fn commit_down(&mut self, i: SlaveIdx, now: Millis) -> bool {
         self.slaves[i].link = LinkState::Down;
         self.slaves[i].link_failure_count += 1;
         if self.mode.ops().down_marks_inactive() {
@@ -158,8 +160,10 @@ impl Bond {
         }
         let n = self.slaves[i].name.clone();
         self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
-        let (mode, v, _) = self.parts();
-        mode.ops_mut().link_down(&v, i);
+        let (mode, v, out) = self.parts();
+        let m = mode.ops_mut();
+        m.link_down(&v, i);
+        m.link_changed(&v, i, false, now, out);
         // Only the active slave's failure is a reselection trigger (§6.4).
         self.curr_active == Some(i)
     }

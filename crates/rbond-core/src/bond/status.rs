@@ -1,7 +1,7 @@
 //! Fills the status model (reference §2) from the live bond.
 
 use super::Bond;
-use crate::status::{AdInfo, BondStatus, SlaveStatus};
+use crate::status::{AdInfo, BondStatus, LbInfo, RlbClientStatus, SlaveStatus, TxBucketStatus};
 use crate::types::Mode;
 
 pub(super) fn build(b: &Bond) -> BondStatus {
@@ -39,6 +39,7 @@ pub(super) fn build(b: &Bond) -> BondStatus {
         ns_ip6_targets: o.ns_ip6_targets.clone(),
         ad,
         options: crate::options::OPTIONS.iter().filter_map(|d| Some((d.name, b.show(d.name)?))).collect(),
+        lb: b.mode.as_tlb().map(|t| lb_info(b, t)),
         slaves: b
             .slaves
             .iter()
@@ -53,6 +54,40 @@ pub(super) fn build(b: &Bond) -> BondStatus {
                 // tlb/alb slaves always read `active` (§6.2): their mode never sets backup.
                 state: if s.backup { "backup" } else { "active" },
                 ad: None,
+            })
+            .collect(),
+    }
+}
+
+/// The tlb/alb tables for `--json`: slaves by name, as the rest of the status.
+fn lb_info(b: &Bond, t: &super::mode::Tlb) -> LbInfo {
+    let name = |i: usize| b.slaves.get(i).map(|s| s.name.clone()).unwrap_or_default();
+    let table = t.table();
+    LbInfo {
+        tx_table: table
+            .entries()
+            .iter()
+            .enumerate()
+            .filter_map(|(k, e)| {
+                let s = e.tx_slave?;
+                Some(TxBucketStatus { bucket: k as u8, slave: name(s), load: e.load_history, tx_bytes: e.tx_bytes })
+            })
+            .collect(),
+        slave_loads: (0..b.slaves.len()).map(|i| (name(i), table.slave_load(i))).collect(),
+        rlb_clients: t
+            .rlb()
+            .clients()
+            .into_iter()
+            .map(|c| {
+                let slave = c.slave.and_then(|id| b.slave(id));
+                RlbClientStatus {
+                    ip: c.client_ip,
+                    mac: c.client_mac,
+                    server_ip: c.server_ip,
+                    slave: slave.map(|s| s.name.clone()),
+                    slave_mac: c.slave.and_then(|id| t.slave_addr(id)),
+                    update_pending: c.update_pending,
+                }
             })
             .collect(),
     }

@@ -48,6 +48,48 @@ pub struct BondStatus {
     /// Every option as its sysfs file reads (§1.4, without the newline), by option name: what
     /// a client needs to compare a bond with a configuration in one call. Not rendered.
     pub options: std::collections::BTreeMap<&'static str, String>,
+    /// Some in balance-tlb and balance-alb: the transmit table and the alb clients. Not
+    /// rendered (the kernel's /proc shows neither); in `--json` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lb: Option<LbInfo>,
+}
+
+/// The tlb/alb tables (reference §5.2, §5.3), as `--json` shows them.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LbInfo {
+    /// The assigned entries of the 256-entry transmit table, by bucket.
+    pub tx_table: Vec<TxBucketStatus>,
+    /// Each slave's load in bytes/s (`tlb_slave_info.load`), in slave order.
+    pub slave_loads: Vec<(String, u32)>,
+    /// alb: the receive load-balancing clients in table order (empty in tlb).
+    pub rlb_clients: Vec<RlbClientStatus>,
+}
+
+/// One assigned transmit-table entry.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TxBucketStatus {
+    /// The hash bucket (table index).
+    pub bucket: u8,
+    pub slave: String,
+    /// `load_history`: the bytes/s the entry carried in the last rebalance period, plus one.
+    pub load: u32,
+    /// Bytes sent through the entry since it was assigned.
+    pub tx_bytes: u32,
+}
+
+/// One alb client.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RlbClientStatus {
+    pub ip: Ipv4Addr,
+    /// None until the client's own ARP reply was seen.
+    pub mac: Option<MacAddr>,
+    /// The bond's address the client talks to.
+    pub server_ip: Ipv4Addr,
+    /// The slave whose MAC the client was taught, by name.
+    pub slave: Option<String>,
+    /// The MAC the client was taught (that slave's MAC now).
+    pub slave_mac: Option<MacAddr>,
+    pub update_pending: bool,
 }
 
 /// The bond-wide part of the `802.3ad info` section.

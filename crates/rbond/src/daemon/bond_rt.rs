@@ -312,6 +312,13 @@ impl BondRt {
                     }
                 }
                 Action::ActiveChanged { .. } => {}
+                // alb (§5.3): the active slave receives for a failed slave's MAC. On veth the
+                // packet socket sees every frame anyway; a real NIC needs the membership.
+                Action::SetPromisc { slave, on } => {
+                    if let Some(s) = self.slave_by_id(slave) {
+                        let _ = s.sock.set_promisc(on);
+                    }
+                }
                 Action::Log { level, slave, msg } => {
                     if level >= Level::Info {
                         log_line(self.core.name(), slave.as_deref(), &msg);
@@ -398,13 +405,15 @@ impl BondRt {
         // An error (none queued, or a pending ENETDOWN that this receive clears) ends it.
         let Ok(n) = s.sock.recv_batch(&mut self.batch) else { return };
         for k in 0..n {
-            let f = self.batch.frame(k);
+            let f = self.batch.frame_mut(k);
             if f.len() <= VNET_HDR_LEN {
                 continue;
             }
             match self.core.rx(id, &f[VNET_HDR_LEN..], now) {
                 RxDecision::Deliver => {
                     self.rx_frames += 1;
+                    // alb: a frame for the slave's own MAC is the bond's (no-op elsewhere).
+                    self.core.rx_fixup(id, &mut f[VNET_HDR_LEN..]);
                     let _ = self.tap.write(f);
                 }
                 RxDecision::Drop | RxDecision::Consumed => {}

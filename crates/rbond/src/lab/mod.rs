@@ -7,6 +7,7 @@
 //!
 //! The same building blocks (`Lab`) drive the end-to-end tests.
 
+pub mod clients;
 pub mod netns;
 pub mod probe;
 pub mod report;
@@ -53,15 +54,22 @@ pub struct LabConfig {
     pub bond_options: Vec<(String, String)>,
     /// The rbond binary that runs the daemons and the CLI.
     pub rbond_bin: PathBuf,
+    /// Client hosts behind the switch besides the peer (`clients`), 0 for none.
+    pub clients: usize,
 }
 
 impl LabConfig {
     pub fn new(mode: Mode, rbond_bin: impl Into<PathBuf>) -> LabConfig {
-        LabConfig { mode, slaves: 2, miimon: 100, bond_options: Vec::new(), rbond_bin: rbond_bin.into() }
+        LabConfig { mode, slaves: 2, miimon: 100, bond_options: Vec::new(), rbond_bin: rbond_bin.into(), clients: 0 }
     }
 
     pub fn slaves(mut self, n: usize) -> Self {
         self.slaves = n;
+        self
+    }
+
+    pub fn clients(mut self, n: usize) -> Self {
+        self.clients = n;
         self
     }
 
@@ -97,6 +105,7 @@ pub struct Lab {
     host: Netns,
     sw: Netns,
     peer: Netns,
+    clients: Vec<Netns>,
     _dir: RunDir,
 }
 
@@ -132,12 +141,17 @@ impl Lab {
             host,
             sw,
             peer,
+            clients: Vec::new(),
             _dir: dir,
         };
         for ns in [&lab.host, &lab.sw, &lab.peer] {
             topology::quiet_ipv6(ns)?;
         }
         topology::build_switch_and_peer(&lab.sw, &lab.peer)?;
+        for k in 0..lab.config.clients {
+            let c = clients::build_client(&lab.sw, &id, k)?;
+            lab.clients.push(c);
+        }
         let (slaves, ports) = topology::build_cables(&lab.host, &lab.sw, lab.config.slaves)?;
         lab.slaves = slaves;
         lab.ports = ports;
@@ -211,6 +225,56 @@ impl Lab {
     }
     pub fn switch_daemon(&self) -> Option<&Daemon> {
         self.sw_daemon.as_ref()
+    }
+
+    /// The client hosts (`LabConfig::clients`).
+    pub fn clients(&self) -> &[Netns] {
+        &self.clients
+    }
+
+    /// Every client pings bond0 (`count` echoes, one per `interval`) at the same time; waits
+    /// for all.
+    pub fn ping_from_clients(&self, count: u64, interval: Duration) -> Result<Vec<clients::PingResult>> {
+        let hs = self.start_client_pings(count, interval);
+        hs.into_iter().map(|h| h.join().map_err(|_| anyhow::anyhow!("ping thread panicked"))?).collect()
+    }
+
+    /// Starts the clients' pings of bond0 in the background (see `ping_from_clients`).
+    pub fn start_client_pings(&self, count: u64, interval: Duration) -> Vec<std::thread::JoinHandle<Result<clients::PingResult>>> {
+        let target = topology::HOST_ADDR.split('/').next().unwrap_or_default();
+        self.clients.iter().map(|c| clients::start_ping(c, target, count, interval)).collect()
+    }
+
+    /// The MAC each client's neighbour table holds for bond0's address, in client order.
+    pub fn client_neigh(&self) -> Vec<Option<String>> {
+        let target = topology::HOST_ADDR.split('/').next().unwrap_or_default();
+        self.clients.iter().map(|c| clients::neigh_mac(c, target)).collect()
+    }
+
+    /// `bridge fdb show br br0` in the switch: (MAC, port) of every learned entry (the
+    /// bridge's own permanent entries left out).
+    pub fn fdb(&self) -> Result<Vec<(String, String)>> {
+        let out = self.sw.exec_ok(&["bridge", "fdb", "show", "br", "br0"])?;
+        Ok(out
+            .lines()
+            .filter(|l| !l.contains("permanent"))
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let dev = w.iter().position(|&x| x == "dev").and_then(|i| w.get(i + 1))?;
+                Some((w.first()?.to_lowercase(), dev.to_string()))
+            })
+            .collect())
+    }
+
+    /// The MAC a host interface carries now.
+    pub fn host_mac(&self, ifname: &str) -> Result<String> {
+        Ok(self.host.read_sys(&format!("/sys/class/net/{ifname}/address"))?.to_lowercase())
+    }
+
+    /// `rbond status --json` of the host daemon, parsed.
+    pub fn status_json(&self) -> Result<serde_json::Value> {
+        let text = self.host_daemon().cli_ok(&["status", topology::HOST_BOND, "--json"])?;
+        serde_json::from_str(&text).with_context(|| format!("status --json: {text}"))
     }
 
     /// Runs a probe to completion.
@@ -371,7 +435,9 @@ pub fn run(args: LabArgs) -> Result<()> {
     }
     let stop = interrupt_flag();
     let bin = std::env::current_exe().context("locating the rbond binary")?;
-    let config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon);
+    // tlb and alb balance per peer: give them several clients behind the switch.
+    let n_clients = if mode.is_tlb() { clients::LAB_CLIENTS } else { 0 };
+    let config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon).clients(n_clients);
     println!(
         "rbond lab: bond0 mode {}({}), {} slaves, miimon {} ms; switch side: {}",
         mode.name(),
@@ -408,6 +474,9 @@ pub fn run(args: LabArgs) -> Result<()> {
     let total = Duration::from_secs(args.duration);
     let seg = total / (2 * n as u32 + 1);
     let handle = lab.start_probe(ProbeConfig::new(total), Some(stop.clone()))?;
+    // The clients ping bond0 every 10 ms meanwhile (what alb spreads over the slaves).
+    let ping_every = Duration::from_millis(10);
+    let pings = lab.start_client_pings(total.as_millis() as u64 / ping_every.as_millis() as u64, ping_every);
     let t0 = Instant::now();
     let mut phases = vec![report::Phase { name: "all cables in".into(), from: Duration::ZERO, to: seg }];
     for k in 0..n {
@@ -432,6 +501,10 @@ pub fn run(args: LabArgs) -> Result<()> {
         });
     }
     let result = handle.wait()?;
+    let mut ping_rows = Vec::new();
+    for h in pings {
+        ping_rows.push(h.join().map_err(|_| anyhow::anyhow!("ping thread panicked"))??);
+    }
     if stop.load(Ordering::SeqCst) {
         bail!("interrupted; removing the lab");
     }
@@ -447,6 +520,37 @@ pub fn run(args: LabArgs) -> Result<()> {
         .map(|(b, a)| (a.name.clone(), (b.rx_packets, b.tx_packets), (a.rx_packets, a.tx_packets)))
         .collect();
     print_section("slave counters during the probe", &report::counter_table(&rows));
+    if !lab.clients().is_empty() {
+        print_section("clients", &client_report(&lab, &ping_rows));
+    }
     print_section("report", &report::probe_table(&result, &phases));
     Ok(())
+}
+
+/// tlb/alb: what each client learned for bond0's address and which slave carries that MAC,
+/// the RLB client table, and the clients' pings of bond0 over the run.
+fn client_report(lab: &Lab, pings: &[clients::PingResult]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let macs: Vec<(String, String)> =
+        lab.slaves().iter().map(|s| (s.clone(), lab.host_mac(s).unwrap_or_default())).collect();
+    let _ = writeln!(out, "slave MACs now: {}", macs.iter().map(|(s, m)| format!("{s} {m}")).collect::<Vec<_>>().join(", "));
+    for (k, n) in lab.client_neigh().into_iter().enumerate() {
+        let n = n.unwrap_or_else(|| "-".into());
+        let on = macs.iter().find(|(_, m)| *m == n).map(|(s, _)| s.as_str()).unwrap_or("no slave");
+        let _ = writeln!(out, "client {} ({}) reaches 198.18.0.1 at {n} ({on})", k, clients::client_addr(k));
+    }
+    if lab.config.mode != Mode::BalanceAlb {
+        // tlb has no receive balancing: no client table.
+    } else if let Ok(j) = lab.status_json() {
+        if let Some(cl) = j["lb"]["rlb_clients"].as_array() {
+            let _ = writeln!(out, "RLB clients: {}", cl.len());
+            for c in cl {
+                let _ = writeln!(out, "  {} {} -> {}", c["ip"].as_str().unwrap_or("?"), c["mac"].as_str().unwrap_or("-"), c["slave"].as_str().unwrap_or("-"));
+            }
+        }
+    }
+    out.push('\n');
+    out.push_str(&clients::ping_table(pings));
+    out
 }

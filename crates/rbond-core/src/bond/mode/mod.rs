@@ -24,7 +24,7 @@ pub use xor::Xor;
 
 use super::{Action, Slave};
 use crate::options::BondOptions;
-use crate::types::{LinkState, Millis, Mode, SlaveId, SlaveIdx};
+use crate::types::{LinkState, MacAddr, Millis, Mode, SlaveId, SlaveIdx};
 use std::collections::VecDeque;
 
 /// What the bond lets a mode see: the options, the slaves in enslave order, the current
@@ -151,6 +151,38 @@ pub(crate) trait ModeOps {
     fn rx_inactive(&self, _frame: &[u8]) -> RxDecision {
         RxDecision::Drop
     }
+
+    // ----- MAC handling and timed link events of tlb/alb (§5.3, §5.4) ----------------------
+    // Later additions, with defaults that change nothing for the other modes.
+
+    /// Slave `i` (already in the view) was just enslaved while the bond's MAC is `bond_mac`:
+    /// the mode programs its MAC itself (actions in `out`) and returns true, or returns false
+    /// and the bond gives it the bond MAC (§6.1).
+    fn enslave_macs(&mut self, _v: &View, _i: SlaveIdx, _bond_mac: MacAddr, _now: Millis, _out: &mut VecDeque<Action>) -> bool {
+        false
+    }
+    /// Slave `i` (still in the view) is being released: the mode restores the MACs itself
+    /// (the leaving slave's included) and returns true, or returns false for the generic
+    /// restore of its permanent MAC.
+    fn release_macs(&mut self, _v: &View, _i: SlaveIdx, _now: Millis, _out: &mut VecDeque<Action>) -> bool {
+        false
+    }
+    /// The administrator set the bond MAC to `mac`: true if the mode programmed the slaves.
+    fn bond_mac_changed(&mut self, _v: &View, _mac: MacAddr, _out: &mut VecDeque<Action>) -> bool {
+        false
+    }
+    /// The MAC the mode last programmed into slave `id`'s NIC (keeps `Slave::cur_mac` true).
+    fn nic_mac(&self, _id: SlaveId) -> Option<MacAddr> {
+        None
+    }
+    /// Like `link_up`/`link_down`, with the time and the action queue: slave `i` was just
+    /// committed UP (`up`) or DOWN, before any reselection.
+    fn link_changed(&mut self, _v: &View, _i: SlaveIdx, _up: bool, _now: Millis, _out: &mut VecDeque<Action>) {}
+    /// After `active_changed`, with the time and the action queue (tlb/alb MAC swap).
+    fn active_moved(&mut self, _v: &View, _old: Option<SlaveIdx>, _new: Option<SlaveIdx>, _now: Millis, _out: &mut VecDeque<Action>) {}
+    /// A frame received on slave `i` is being handed to the bond device: the mode may fix it
+    /// for the bond device (alb: a frame for the slave's own MAC gets the bond MAC).
+    fn rx_deliver_fixup(&self, _v: &View, _i: SlaveIdx, _frame: &mut [u8]) {}
 }
 
 /// The component of the bond's current mode.
