@@ -36,8 +36,8 @@ impl Bond {
         self.mac = mac;
         self.mac_random = false;
         self.actions.push_back(Action::SetBondMac(mac));
-        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        if self.mode.ops_mut().bond_mac_changed(&v, mac, &mut self.actions) {
+        let (mode, v, out) = self.parts();
+        if mode.ops_mut().bond_mac_changed(&v, mac, out) {
             // tlb/alb: the active slave takes it, by a swap if another slave has it (§5.4).
             self.sync_mode_macs();
             return;
@@ -108,8 +108,9 @@ impl Bond {
         } else {
             self.set_slave_inactive(i);
         }
-        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        if self.mode.ops_mut().enslave_macs(&v, i, self.mac, now, &mut self.actions) {
+        let bond_mac = self.mac;
+        let (mode, v, out) = self.parts();
+        if mode.ops_mut().enslave_macs(&v, i, bond_mac, now, out) {
             self.sync_mode_macs();
         } else if !self.mode.ops().slaves_keep_own_mac(&self.opts) {
             self.set_slave_mac(i, self.mac);

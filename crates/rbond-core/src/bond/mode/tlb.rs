@@ -45,7 +45,8 @@ use std::collections::VecDeque;
 pub struct Tlb {
     /// balance-alb (else balance-tlb).
     alb: bool,
-    table: TxTable,
+    /// Boxed: 3 KB that would otherwise size every mode's state.
+    table: Box<TxTable>,
     /// What the table knows of each slave, rebuilt with the transmit array.
     slaves: Vec<TlbSlave>,
     /// The bond MAC as last seen at an enslave or a MAC change.
@@ -72,7 +73,7 @@ impl Tlb {
     pub fn new(alb: bool) -> Tlb {
         Tlb {
             alb,
-            table: TxTable::new(),
+            table: Box::new(TxTable::new()),
             slaves: Vec::new(),
             bond_mac: MacAddr::ZERO,
             macs: Vec::new(),
