@@ -35,6 +35,10 @@ impl Bond {
             usable_ids: &self.usable_ids,
         };
         if let Some(d) = self.mode.ops_mut().rx_hook(&v, i, frame, now, &mut self.actions) {
+            if d == RxDecision::Consumed {
+                // LACP may have changed the port's state (§4.5).
+                self.mode_sync();
+            }
             return d;
         }
         if self.slaves[i].inactive {

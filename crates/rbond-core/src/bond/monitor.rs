@@ -32,6 +32,8 @@ impl Bond {
             // Speed/duplex are re-cached at carrier events, never cleared by link loss.
             self.slaves[i].update_speed_duplex();
         }
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().slave_observed(&v, i, now);
         // Without the MII monitor (none, or the ARP monitor) a carrier change only changes
         // whether the slave can transmit.
         if self.opts.miimon > 0 && self.admin_up && before != self.slaves[i].mii_link_up() {
@@ -42,6 +44,7 @@ impl Bond {
         } else {
             self.rebuild_usable();
         }
+        self.mode_sync();
     }
 
     /// Time passes: runs whatever monitor is due.
@@ -77,6 +80,7 @@ impl Bond {
         if self.admin_up && self.mode.ops().poll_timeout(&self.view()).is_some_and(|t| t <= now) {
             let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
             self.mode.ops_mut().tick(&v, now, &mut self.actions);
+            self.mode_sync();
         }
     }
 
@@ -111,6 +115,7 @@ impl Bond {
         }
         self.rebuild_usable();
         self.update_carrier();
+        self.mode_sync();
     }
 
     /// Commit to UP (§7.1). Returns whether the active slave must be reselected.
@@ -137,7 +142,7 @@ impl Bond {
         let n = s.name.clone();
         self.log(Level::Info, Some(&n), msg);
         let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        self.mode.ops_mut().link_up(&v, i);
+        self.mode.ops_mut().link_up(&v, i, now);
         self.up_triggers_reselect(i)
     }
 
@@ -150,7 +155,7 @@ impl Bond {
         }
     }
 
-    pub(super) fn commit_down(&mut self, i: SlaveIdx, _now: Millis) -> bool {
+    pub(super) fn commit_down(&mut self, i: SlaveIdx, now: Millis) -> bool {
         self.slaves[i].link = LinkState::Down;
         self.slaves[i].link_failure_count += 1;
         if self.mode.ops().down_marks_inactive() {
@@ -159,7 +164,7 @@ impl Bond {
         let n = self.slaves[i].name.clone();
         self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
         let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
-        self.mode.ops_mut().link_down(&v, i);
+        self.mode.ops_mut().link_down(&v, i, now);
         // Only the active slave's failure is a reselection trigger (§6.4).
         self.curr_active == Some(i)
     }

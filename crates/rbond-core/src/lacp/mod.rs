@@ -164,6 +164,7 @@ pub struct LacpCounters {
 const MAX_CATCH_UP_TICKS: u32 = 600;
 
 /// The LACP engine of one bond.
+#[derive(Clone, Debug)]
 pub struct Lacp {
     cfg: LacpConfig,
     bond_mac: MacAddr,

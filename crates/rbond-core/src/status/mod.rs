@@ -6,6 +6,6 @@ pub mod model;
 pub mod render;
 
 pub use model::{
-    churn, AdInfo, AggregatorInfo, BondStatus, LacpPduDetails, SlaveAdInfo, SlaveStatus,
+    churn, AdInfo, AggregatorInfo, BondStatus, LacpPduDetails, SlaveAdInfo, SlaveLacpCounters, SlaveStatus,
 };
 pub use render::ipv6_compressed;

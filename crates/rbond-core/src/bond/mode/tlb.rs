@@ -48,17 +48,17 @@ impl ModeOps for Tlb {
     fn needs_speed(&self) -> bool {
         true
     }
-    fn slave_added(&mut self, _v: &View, i: SlaveIdx) {
+    fn slave_added(&mut self, _v: &View, i: SlaveIdx, _now: Millis) {
         // A new slave forces a rebalance (§5.2).
         self.table.slave_added(i);
     }
-    fn slave_removed(&mut self, _v: &View, i: SlaveIdx) {
+    fn slave_removed(&mut self, _v: &View, i: SlaveIdx, _now: Millis) {
         self.table.slave_released(i);
     }
-    fn link_up(&mut self, _v: &View, _i: SlaveIdx) {
+    fn link_up(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {
         self.table.force_rebalance();
     }
-    fn link_down(&mut self, _v: &View, i: SlaveIdx) {
+    fn link_down(&mut self, _v: &View, i: SlaveIdx, _now: Millis) {
         self.table.slave_down(i);
     }
     fn active_changed(&mut self, _v: &View, old: Option<SlaveIdx>, new: Option<SlaveIdx>) {
