@@ -8,6 +8,7 @@
 //! The same building blocks (`Lab`) drive the end-to-end tests.
 
 pub mod netns;
+pub mod ovs;
 pub mod probe;
 pub mod report;
 pub mod topology;
@@ -35,11 +36,15 @@ pub struct LabArgs {
     pub miimon: u32,
     /// Probe duration in seconds, during which every cable is pulled and plugged once.
     pub duration: u64,
+    /// 802.3ad: the switch side, `rbond` (a second rbond bond) or `ovs` (Open vSwitch).
+    pub switch: String,
+    /// 802.3ad: lacp_rate of both rbond bonds (and lacp-time of OVS), `slow` or `fast`.
+    pub lacp_rate: String,
 }
 
 impl Default for LabArgs {
     fn default() -> Self {
-        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10 }
+        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into() }
     }
 }
 
@@ -53,11 +58,32 @@ pub struct LabConfig {
     pub bond_options: Vec<(String, String)>,
     /// The rbond binary that runs the daemons and the CLI.
     pub rbond_bin: PathBuf,
+    /// What stands on the switch side of the cables (modes with a port-channel).
+    pub switch: SwitchKind,
+    /// More `<option> <value>` pairs for the switch-side rbond bond po0.
+    pub switch_options: Vec<(String, String)>,
+}
+
+/// The switch-side implementation of the port-channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwitchKind {
+    /// A second rbond bond, po0.
+    Rbond,
+    /// Open vSwitch (802.3ad only), with these LACP settings.
+    Ovs(ovs::OvsLacp),
 }
 
 impl LabConfig {
     pub fn new(mode: Mode, rbond_bin: impl Into<PathBuf>) -> LabConfig {
-        LabConfig { mode, slaves: 2, miimon: 100, bond_options: Vec::new(), rbond_bin: rbond_bin.into() }
+        LabConfig {
+            mode,
+            slaves: 2,
+            miimon: 100,
+            bond_options: Vec::new(),
+            rbond_bin: rbond_bin.into(),
+            switch: SwitchKind::Rbond,
+            switch_options: Vec::new(),
+        }
     }
 
     pub fn slaves(mut self, n: usize) -> Self {
@@ -72,6 +98,18 @@ impl LabConfig {
 
     pub fn option(mut self, name: &str, value: &str) -> Self {
         self.bond_options.push((name.into(), value.into()));
+        self
+    }
+
+    /// An option of the switch-side rbond bond po0.
+    pub fn switch_option(mut self, name: &str, value: &str) -> Self {
+        self.switch_options.push((name.into(), value.into()));
+        self
+    }
+
+    /// Open vSwitch instead of rbond on the switch side (802.3ad).
+    pub fn ovs(mut self, lacp: ovs::OvsLacp) -> Self {
+        self.switch = SwitchKind::Ovs(lacp);
         self
     }
 }
@@ -93,6 +131,7 @@ pub struct Lab {
     slaves: Vec<String>,
     ports: Vec<String>,
     log_seen: Mutex<(usize, usize)>,
+    ovs: Option<ovs::Ovs>,
     // Field order is drop order: namespaces before the directory holding the daemons' sockets.
     host: Netns,
     sw: Netns,
@@ -129,6 +168,7 @@ impl Lab {
             slaves: Vec::new(),
             ports: Vec::new(),
             log_seen: Mutex::new((0, 0)),
+            ovs: None,
             host,
             sw,
             peer,
@@ -143,13 +183,23 @@ impl Lab {
         lab.ports = ports;
         let (mode, miimon) = (lab.config.mode, lab.config.miimon);
         let bin = lab.config.rbond_bin.clone();
-        match topology::switch_side(mode) {
-            SwitchSide::Bridge => topology::bridge_ports(&lab.sw, &lab.ports)?,
-            SwitchSide::PortChannel => {
+        match (topology::switch_side(mode), lab.config.switch) {
+            (_, SwitchKind::Ovs(_)) if mode != Mode::Ieee8023ad => {
+                bail!("--switch ovs: the Open vSwitch side is for mode 802.3ad only")
+            }
+            (SwitchSide::Bridge, _) => topology::bridge_ports(&lab.sw, &lab.ports)?,
+            (SwitchSide::PortChannel, SwitchKind::Rbond) => {
                 let d = Daemon::start(&lab.sw, &bin, &lab._dir.0, "sw")?;
                 lab.sw_daemon = Some(d);
                 let d = lab.sw_daemon.as_ref().unwrap();
-                topology::port_channel(d, &lab.sw, mode, miimon, &lab.ports)?;
+                topology::port_channel(d, &lab.sw, mode, miimon, &lab.config.switch_options, &lab.ports)?;
+            }
+            (SwitchSide::PortChannel, SwitchKind::Ovs(lacp)) => {
+                let o = ovs::Ovs::start(&lab.sw, &lab._dir.0.join("ovs"))?;
+                // The peer-facing port moves from the Linux bridge to the OVS bridge.
+                lab.sw.ip(&["link", "set", "swpeer", "nomaster"])?;
+                o.build(&lab.sw, "swpeer", &lab.ports, lacp)?;
+                lab.ovs = Some(o);
             }
         }
         let d = Daemon::start(&lab.host, &bin, &lab._dir.0, "host")?;
@@ -250,9 +300,31 @@ impl Lab {
         self.host_daemon().cli_ok(&["status"])
     }
 
-    /// `rbond status` of the switch's port-channel, if the mode has one.
+    /// `rbond status` of the switch's port-channel, if the mode has one; with Open vSwitch,
+    /// its `lacp/show` and `bond/show`.
     pub fn switch_status(&self) -> Option<Result<String>> {
+        if let Some(o) = &self.ovs {
+            return Some(o.lacp_show().and_then(|l| Ok(format!("{l}\n{}", o.bond_show()?))));
+        }
         self.sw_daemon.as_ref().map(|d| d.cli_ok(&["status"]))
+    }
+
+    /// The Open vSwitch instance on the switch side, if the lab uses one.
+    pub fn ovs(&self) -> Option<&ovs::Ovs> {
+        self.ovs.as_ref()
+    }
+
+    /// `rbond status --json` of bond0, parsed.
+    pub fn status_json(&self) -> Result<serde_json::Value> {
+        let text = self.host_daemon().cli_ok(&["status", topology::HOST_BOND, "--json"])?;
+        serde_json::from_str(&text).with_context(|| format!("status --json: {text}"))
+    }
+
+    /// `rbond status --json` of the switch-side bond po0, parsed.
+    pub fn switch_status_json(&self) -> Result<serde_json::Value> {
+        let Some(d) = &self.sw_daemon else { bail!("no rbond on the switch side") };
+        let text = d.cli_ok(&["status", topology::SWITCH_BOND, "--json"])?;
+        serde_json::from_str(&text).with_context(|| format!("status --json: {text}"))
     }
 
     /// The "Currently Active Slave" of bond0, if the status shows one.
@@ -355,10 +427,6 @@ fn print_section(title: &str, body: &str) {
 /// `rbond lab`: build, probe, pull every cable in turn, report, remove everything.
 pub fn run(args: LabArgs) -> Result<()> {
     let mode = topology::parse_mode(&args.mode)?;
-    if mode == Mode::Ieee8023ad {
-        // Said at once rather than after the 30 s wait for an aggregator that cannot form.
-        bail!("mode 802.3ad: rbond does not run the LACP state machines yet, so no aggregator forms and the bond carries no traffic; try --mode balance-xor (the static port-channel) meanwhile");
-    }
     if args.slaves == 0 || args.slaves > 16 {
         bail!("option --slaves: invalid value ({}); accepted values 1 - 16", args.slaves);
     }
@@ -371,7 +439,28 @@ pub fn run(args: LabArgs) -> Result<()> {
     }
     let stop = interrupt_flag();
     let bin = std::env::current_exe().context("locating the rbond binary")?;
-    let config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon);
+    let mut config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon);
+    let fast = match args.lacp_rate.as_str() {
+        "slow" | "0" => false,
+        "fast" | "1" => true,
+        v => bail!("option --lacp-rate: invalid value ({v}); accepted values slow, fast"),
+    };
+    match args.switch.as_str() {
+        "rbond" => {}
+        "ovs" if mode == Mode::Ieee8023ad => {
+            if !ovs::available() {
+                bail!("--switch ovs: Open vSwitch is not installed (apt-get install openvswitch-switch)");
+            }
+            config = config.ovs(ovs::OvsLacp { active: true, fast });
+        }
+        "ovs" => bail!("--switch ovs: the Open vSwitch side is for mode 802.3ad only"),
+        v => bail!("option --switch: invalid value ({v}); accepted values rbond, ovs"),
+    }
+    if mode == Mode::Ieee8023ad {
+        config = config.option("lacp_rate", &args.lacp_rate).switch_option("lacp_rate", &args.lacp_rate);
+    } else if args.lacp_rate != "slow" {
+        bail!("--lacp-rate: mode 802.3ad only");
+    }
     println!(
         "rbond lab: bond0 mode {}({}), {} slaves, miimon {} ms; switch side: {}",
         mode.name(),
@@ -380,6 +469,9 @@ pub fn run(args: LabArgs) -> Result<()> {
         args.miimon,
         match topology::switch_side(mode) {
             SwitchSide::Bridge => "Linux bridge (no switch configuration)",
+            SwitchSide::PortChannel if mode == Mode::Ieee8023ad && args.switch == "ovs" => {
+                "Open vSwitch (netdev datapath) bond lag0, lacp=active balance-tcp, in bridge ovsbr0"
+            }
             SwitchSide::PortChannel if mode == Mode::Ieee8023ad => {
                 "rbond 802.3ad bond po0 (LACP port-channel) in a Linux bridge"
             }
