@@ -233,7 +233,18 @@ impl BondRt {
                 Action::SetCarrier(on) => self.set_tap_carrier(on),
                 Action::SendFrame { slave, frame } => {
                     if let Some(s) = self.slave_by_id(slave) {
-                        let _ = s.sock.send_plain(&frame);
+                        // Control frames (LACPDUs above all: a partner expires a port after
+                        // three missed ones) share the socket with the data path; when a
+                        // burst of data has filled its send buffer, retry briefly instead of
+                        // losing the frame.
+                        for _ in 0..20 {
+                            match s.sock.send_plain(&frame) {
+                                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) => {
+                                    std::thread::sleep(std::time::Duration::from_micros(50))
+                                }
+                                _ => break,
+                            }
+                        }
                     }
                 }
                 Action::ActiveChanged { .. } => {}
