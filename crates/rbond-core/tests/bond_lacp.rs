@@ -35,12 +35,15 @@ struct Net {
     now: u64,
     /// LACPDUs the left bond sent, per slave id.
     left_sent: Vec<u32>,
+    /// Right-side slave ids whose frames towards the left are dropped (a one-way fault with
+    /// the carrier up).
+    mute_right: Vec<u32>,
     logs: Vec<String>,
 }
 
 impl Net {
     fn new(l: Bond, r: Bond, cables: &[(u32, u32)]) -> Net {
-        Net { l, r, cables: cables.to_vec(), now: 0, left_sent: Vec::new(), logs: Vec::new() }
+        Net { l, r, cables: cables.to_vec(), now: 0, left_sent: Vec::new(), mute_right: Vec::new(), logs: Vec::new() }
     }
     fn shuttle(&mut self) {
         loop {
@@ -60,6 +63,9 @@ impl Net {
             }
             while let Some(a) = self.r.poll_action() {
                 if let Action::SendFrame { slave, frame } = a {
+                    if self.mute_right.contains(&slave.0) {
+                        continue;
+                    }
                     if let Some(&(l, _)) = self.cables.iter().find(|c| c.1 == slave.0) {
                         self.l.rx(SlaveId(l), &frame, self.now);
                         moved = true;
@@ -245,5 +251,50 @@ fn tx_redundancy_sends_three_lacpdus_per_second() {
         net.run(10_000);
         let n = net.left_sent.len();
         assert!((lo..=hi).contains(&n), "lacp_tx_redundancy {red}: {n} LACPDUs in 10 s");
+    }
+}
+
+#[test]
+fn short_flap_of_the_second_port_rejoins() {
+    for gap in [50, 200, 500, 1500] {
+        let mut net = pair(2, &[("lacp_rate", "fast")]);
+        net.run(5_000);
+        let c = net.cables.remove(1);
+        net.l.link_observed(SlaveId(1), down(), net.now);
+        net.r.link_observed(SlaveId(101), down(), net.now);
+        net.run(gap);
+        net.plug(c.0, c.1);
+        net.run(5_000);
+        assert_eq!(net.l.tx_slaves(), &[SlaveId(0), SlaveId(1)], "gap {gap}\n{}", net.l.status().render_proc(true));
+        assert_eq!(net.r.tx_slaves(), &[SlaveId(100), SlaveId(101)], "gap {gap}");
+    }
+}
+
+/// One direction of a link goes silent (the right side's LACPDUs on cable 0 are lost, the
+/// carrier stays up). The left port expires within 3 s and leaves distribution; when it
+/// defaults (3 s later) it tells the right side at once, which stops distributing on that
+/// link too. Whatever the phase of the periodic timers when the silence starts.
+#[test]
+fn one_way_silence_expires_then_both_ends_stop_using_the_link() {
+    for start in (3_000..6_000).step_by(130) {
+        let mut net = pair(3, &[("lacp_rate", "fast")]);
+        net.run(start);
+        assert_eq!(net.r.tx_slaves().len(), 3);
+        net.mute_right.push(100);
+        let t0 = net.now;
+        let (mut left_out, mut right_out) = (None, None);
+        while net.now < t0 + 10_000 {
+            net.run(10);
+            if left_out.is_none() && !net.l.tx_slaves().contains(&SlaveId(0)) {
+                left_out = Some(net.now - t0);
+            }
+            if right_out.is_none() && !net.r.tx_slaves().contains(&SlaveId(100)) {
+                right_out = Some(net.now - t0);
+            }
+        }
+        let (l, r) = (left_out.expect("left port leaves"), right_out.expect("right port leaves"));
+        assert!(l <= 3_000, "start {start}: left out after {l} ms");
+        assert!(r <= l + 3_200, "start {start}: right out after {r} ms, left after {l} ms");
+        assert_eq!(net.l.tx_slaves(), &[SlaveId(1), SlaveId(2)]);
     }
 }
