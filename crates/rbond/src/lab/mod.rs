@@ -7,6 +7,7 @@
 //!
 //! The same building blocks (`Lab`) drive the end-to-end tests.
 
+pub mod bench;
 pub mod netns;
 pub mod ovs;
 pub mod probe;
@@ -40,11 +41,13 @@ pub struct LabArgs {
     pub switch: String,
     /// 802.3ad: lacp_rate of both rbond bonds (and lacp-time of OVS), `slow` or `fast`.
     pub lacp_rate: String,
+    /// 802.3ad: instead of the pull-a-cable run, measure LACP timings (`bench`).
+    pub bench: bool,
 }
 
 impl Default for LabArgs {
     fn default() -> Self {
-        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into() }
+        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into(), bench: false }
     }
 }
 
@@ -439,6 +442,12 @@ pub fn run(args: LabArgs) -> Result<()> {
     }
     let stop = interrupt_flag();
     let bin = std::env::current_exe().context("locating the rbond binary")?;
+    if args.bench {
+        if mode != Mode::Ieee8023ad {
+            bail!("--bench: mode 802.3ad only");
+        }
+        return bench::run(bin);
+    }
     let mut config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon);
     let fast = match args.lacp_rate.as_str() {
         "slow" | "0" => false,
