@@ -420,3 +420,42 @@ fn every_lacpdu_and_marker_decodes_cleanly_in_tshark() {
     assert_eq!(counters["bad_pdu_rx"].as_u64(), Some(0), "{counters}");
     teardown(lab);
 }
+
+/// rbond's lacp_fallback active-backup: the switch ports are plain bridge ports (nobody
+/// configured LACP), so no partner ever answers. The bond runs active-backup: the first port
+/// carries everything, and when its cable is pulled the next one takes over.
+#[test]
+fn lacp_fallback_runs_active_backup_on_a_switch_without_lacp() {
+    if !root_or_skip() {
+        return;
+    }
+    let lab = build(
+        config(Mode::Ieee8023ad)
+            .slaves(2)
+            .option("lacp_rate", "fast")
+            .option("lacp_fallback", "active-backup")
+            .unconfigured_switch(),
+    );
+    // Without a partner the ports expire (3 s) and default (3 s more): then the fallback.
+    let t = wait_for("the fallback", Duration::from_secs(15), || {
+        let v = ad_view(&lab.status_json().unwrap());
+        let on: Vec<&str> = v.ports.iter().filter(|p| p.4).map(|p| p.0.as_str()).collect();
+        let log = lab.daemon_log();
+        let fell_back = log.iter().any(|l| l.contains("(slave eth0): lacp_fallback: no 802.3ad partner on any port"));
+        (on == ["eth0"] && fell_back, format!("{v:?}\n{}", log.join("\n")))
+    });
+    println!("fallback after {t:?}");
+    let (r, d) = probe_with_counters(&lab, ProbeConfig::new(Duration::from_secs(2)).flows(16));
+    assert!(r.summary().loss_percent() <= 5.0, "{:?}", r.summary());
+    assert!(d[0].2 >= r.summary().sent && d[1].2 == 0, "only eth0 transmits: {d:?}");
+    let probe = lab.start_probe(ProbeConfig::new(Duration::from_secs(3)).flows(4), None).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    lab.pull(0).unwrap();
+    let r = probe.wait().unwrap();
+    println!("{}", rbond::lab::report::probe_table(&r, &[]));
+    let after = r.window(Duration::from_millis(1500), Duration::from_secs(3));
+    assert!(after.loss_percent() <= 5.0, "eth1 took over: {after:?}");
+    let v = ad_view(&lab.status_json().unwrap());
+    assert!(v.ports.iter().any(|p| p.0 == "eth1" && p.4), "{v:?}");
+    teardown(lab);
+}

@@ -194,9 +194,14 @@ impl BondRt {
         self.forget(id);
     }
 
-    /// The slave leaves our list (dropping it restores it) before the core's actions run,
-    /// so those (a new bond MAC, ...) no longer touch it.
+    /// The slave leaves our list (dropping it restores it). The core's actions of the release
+    /// run first, while its socket is still open: in 802.3ad they include the port's final
+    /// LACPDU (Synchronization, Collecting and Distributing cleared, `bond_3ad_unbind_slave`),
+    /// which makes the partner stop sending on that link at once instead of after its timeout
+    /// (up to 90 s at the slow rate). The core no longer knows the slave, so no other action
+    /// (a new bond MAC, ...) touches it; its own MAC restore repeats what the drop does.
     fn forget(&mut self, id: SlaveId) {
+        self.run_actions();
         if let Some(p) = self.slaves.iter().position(|s| s.id == id) {
             drop(self.slaves.remove(p));
         }

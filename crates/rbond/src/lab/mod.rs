@@ -74,6 +74,9 @@ pub enum SwitchKind {
     Rbond,
     /// Open vSwitch (802.3ad only), with these LACP settings.
     Ovs(ovs::OvsLacp),
+    /// Plain bridge ports, whatever the mode: a switch nobody configured (for 802.3ad: no
+    /// LACP partner at all, the case of rbond's lacp_fallback).
+    Unconfigured,
 }
 
 impl LabConfig {
@@ -113,6 +116,12 @@ impl LabConfig {
     /// Open vSwitch instead of rbond on the switch side (802.3ad).
     pub fn ovs(mut self, lacp: ovs::OvsLacp) -> Self {
         self.switch = SwitchKind::Ovs(lacp);
+        self
+    }
+
+    /// Plain bridge ports on the switch side, whatever the mode.
+    pub fn unconfigured_switch(mut self) -> Self {
+        self.switch = SwitchKind::Unconfigured;
         self
     }
 }
@@ -190,7 +199,7 @@ impl Lab {
             (_, SwitchKind::Ovs(_)) if mode != Mode::Ieee8023ad => {
                 bail!("--switch ovs: the Open vSwitch side is for mode 802.3ad only")
             }
-            (SwitchSide::Bridge, _) => topology::bridge_ports(&lab.sw, &lab.ports)?,
+            (SwitchSide::Bridge, _) | (_, SwitchKind::Unconfigured) => topology::bridge_ports(&lab.sw, &lab.ports)?,
             (SwitchSide::PortChannel, SwitchKind::Rbond) => {
                 let d = Daemon::start(&lab.sw, &bin, &lab._dir.0, "sw")?;
                 lab.sw_daemon = Some(d);
