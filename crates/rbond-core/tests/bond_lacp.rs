@@ -298,3 +298,20 @@ fn one_way_silence_expires_then_both_ends_stop_using_the_link() {
         assert_eq!(net.l.tx_slaves(), &[SlaveId(1), SlaveId(2)]);
     }
 }
+
+/// Releasing a port sends a final LACPDU (Synchronization, Collecting, Distributing cleared,
+/// `bond_3ad_unbind_slave`): the partner stops distributing on that link at once, not after
+/// its timeout.
+#[test]
+fn a_released_port_tells_its_partner() {
+    let mut net = pair(2, &[]); // slow rate: a timeout would take 90 s
+    net.run(5_000);
+    assert_eq!(net.r.tx_slaves().len(), 2);
+    let sent = net.left_sent.len();
+    net.l.release(SlaveId(0), net.now);
+    net.shuttle();
+    assert_eq!(net.left_sent.len(), sent + 1, "one final LACPDU");
+    net.run(300);
+    assert_eq!(net.r.tx_slaves(), &[SlaveId(101)]);
+    assert_eq!(net.l.tx_slaves(), &[SlaveId(1)]);
+}

@@ -137,9 +137,22 @@ fn rbond_to_rbond(n: usize) {
 
     // iperf3: many TCP streams, hashed layer3+4 over the ports. 32 streams over 4 ports leave
     // a port without any stream with probability below 1e-3.
+    let lacpdus = |v: &Value| -> Vec<u64> {
+        v["slaves"].as_array().unwrap().iter().map(|s| s["lacp_counters"]["lacpdu_rx"].as_u64().unwrap()).collect()
+    };
+    let (h0, s0) = (lacpdus(&lab.status_json().unwrap()), lacpdus(&lab.switch_status_json().unwrap()));
     let before = lab.slave_counters().unwrap();
+    let t_load = Instant::now();
     let gbps = iperf3(&lab, 32, 3);
+    let load_secs = t_load.elapsed().as_secs();
     let d = deltas(&before, &lab.slave_counters().unwrap());
+    let (h1, s1) = (lacpdus(&lab.status_json().unwrap()), lacpdus(&lab.switch_status_json().unwrap()));
+    // LACPDUs went out on time under load: at the fast rate one per second per port, each
+    // way (a starved periodic machine would show as a gap here, and expire ports).
+    for k in 0..n {
+        let (h, s) = (h1[k] - h0[k], s1[k] - s0[k]);
+        assert!(h + 1 >= load_secs && s + 1 >= load_secs, "port {k}: LACPDUs received during {load_secs} s of iperf3: host {h}, switch {s}");
+    }
     println!("iperf3 {gbps:.2} Gbit/s; per-slave deltas (name, rx, tx): {d:?}");
     assert!(gbps > 0.05, "iperf3 moved almost nothing: {gbps} Gbit/s");
     let total_tx: u64 = d.iter().map(|x| x.2).sum();

@@ -221,7 +221,32 @@ impl Lab {
         // LACP needs partners to agree before any port distributes; give it longer.
         let timeout = if mode == Mode::Ieee8023ad { 30 } else { 10 };
         lab.wait_reachable(Duration::from_secs(timeout))?;
+        if mode == Mode::Ieee8023ad && lab.config.switch != SwitchKind::Unconfigured {
+            // The first reply comes as soon as one port distributes; the others join within
+            // the aggregate wait (2 s) and an LACPDU exchange.
+            lab.wait_aggregated(Duration::from_secs(timeout))?;
+        }
         Ok(lab)
+    }
+
+    /// 802.3ad: waits until every slave of bond0 distributes (state active, actor
+    /// Distributing).
+    pub fn wait_aggregated(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.check_daemons()?;
+            let v = self.status_json()?;
+            let all = v["slaves"].as_array().is_some_and(|s| {
+                s.iter().all(|s| s["state"] == "active" && s["ad"]["actor"]["port_state"].as_u64().unwrap_or(0) & 0x20 != 0)
+            });
+            if all {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("802.3ad: not every port of {} distributes after {timeout:?}:\n{}", topology::HOST_BOND, self.status()?);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Probes with short bursts until one reply comes back: the bonds are up, the bridge
@@ -515,7 +540,14 @@ pub fn run(args: LabArgs) -> Result<()> {
 
     // Equal segments: clean, then for each cable "pulled" and "plugged back".
     let n = lab.slaves().len();
-    let total = Duration::from_secs(args.duration);
+    let mut total = Duration::from_secs(args.duration);
+    // A plugged-back port needs ~2.5 s to distribute again (aggregate wait, LACPDU exchange):
+    // give each segment 3 s so the next pull does not hit a half-formed aggregate.
+    let min_total = Duration::from_secs(3 * (2 * n as u64 + 1));
+    if mode == Mode::Ieee8023ad && total < min_total {
+        println!("802.3ad: --duration {} raised to {} s (3 s per segment, for LACP to re-form after each plug)\n", args.duration, min_total.as_secs());
+        total = min_total;
+    }
     let seg = total / (2 * n as u32 + 1);
     let handle = lab.start_probe(ProbeConfig::new(total), Some(stop.clone()))?;
     let t0 = Instant::now();
