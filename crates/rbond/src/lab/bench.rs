@@ -10,7 +10,7 @@ use super::probe::ProbeConfig;
 use super::{Lab, LabConfig, Mode};
 use anyhow::{bail, Result};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 3;
@@ -51,8 +51,8 @@ fn summary(v: &mut [Duration]) -> String {
     format!("median {} ms (runs: {})", ms(v[v.len() / 2]), all.join(", "))
 }
 
-fn build(bin: &PathBuf, rate: &str) -> Result<Lab> {
-    let cfg = LabConfig::new(Mode::Ieee8023ad, bin.clone())
+fn build(bin: &Path, rate: &str) -> Result<Lab> {
+    let cfg = LabConfig::new(Mode::Ieee8023ad, bin)
         .slaves(2)
         .option("lacp_rate", rate)
         .switch_option("lacp_rate", rate);

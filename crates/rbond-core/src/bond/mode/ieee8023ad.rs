@@ -31,7 +31,8 @@ use std::collections::VecDeque;
 
 #[derive(Clone, Debug)]
 pub struct Ieee8023ad {
-    lacp: Lacp,
+    /// Boxed: the engine is large and the other modes' components are small.
+    lacp: Box<Lacp>,
     /// Something happened that may change flags, the transmit array or the carrier.
     dirty: bool,
     /// lacp_fallback active-backup: the port carrying the traffic while no partner answers.
@@ -40,7 +41,7 @@ pub struct Ieee8023ad {
 
 impl Default for Ieee8023ad {
     fn default() -> Self {
-        Ieee8023ad { lacp: Lacp::new(LacpConfig::default(), MacAddr::ZERO), dirty: false, fallback_port: None }
+        Ieee8023ad { lacp: Box::new(Lacp::new(LacpConfig::default(), MacAddr::ZERO)), dirty: false, fallback_port: None }
     }
 }
 
