@@ -232,11 +232,11 @@ impl ModeOps for Ieee8023ad {
     }
     /// LACPDUs and markers go to the engine on every port, enabled or not (§4.2), and never
     /// to the bond device; other Slow Protocols subtypes pass on as in the kernel.
-    fn rx_hook(&mut self, _v: &View, i: SlaveIdx, f: &[u8], now: Millis, _out: &mut VecDeque<Action>) -> Option<RxDecision> {
+    fn rx_hook(&mut self, v: &View, i: SlaveIdx, f: &[u8], now: Millis, _out: &mut VecDeque<Action>) -> Option<RxDecision> {
         if !frame::is_lacp(f) {
             return None;
         }
-        let id = _v.id(i);
+        let id = v.id(i);
         match self.lacp.rx(id.0, f, now) {
             RxOutcome::Consumed => {
                 self.dirty = true;
