@@ -817,6 +817,7 @@ fn bond_status(s: &Sim, e: usize, release: &str, ports: &[(PortId, &str)]) -> Bo
                 queue_id: 0,
                 state: if l.is_distributing(id) { "active" } else { "backup" },
                 ad: l.port_status(id),
+                lacp_counters: None,
             })
             .collect(),
     }

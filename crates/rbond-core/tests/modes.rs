@@ -3,7 +3,7 @@
 //! Frames are built by hand here, byte by byte, so the tests do not depend on the parser
 //! they exercise.
 
-use rbond_core::bond::{Bond, RxDecision, TxDecision};
+use rbond_core::bond::{Action, Bond, RxDecision, TxDecision};
 use rbond_core::hash::xmit_hash;
 use rbond_core::{Duplex, LinkObservation, MacAddr, Mode, SlaveId, XmitHashPolicy};
 
@@ -359,15 +359,80 @@ fn broadcast_copies_to_all_usable_slaves() {
 
 // ---- 802.3ad ----------------------------------------------------------------------------------
 
+/// Two core bonds back to back: slave `a` of `left` is cabled to slave `b` of `right` for each
+/// `(a, b)` in `cables`; frames the bonds send cross the cable at once (links of a pulled
+/// cable are down on both sides, so nothing is sent on them). A virtual clock steps 10 ms.
+struct BackToBack {
+    left: Bond,
+    right: Bond,
+    cables: Vec<(u32, u32)>,
+    now: u64,
+}
+
+impl BackToBack {
+    fn new(left: Bond, right: Bond, cables: &[(u32, u32)]) -> Self {
+        BackToBack { left, right, cables: cables.to_vec(), now: 0 }
+    }
+    fn shuttle(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(a) = self.left.poll_action() {
+                if let Action::SendFrame { slave, frame } = a {
+                    if let Some(&(_, r)) = self.cables.iter().find(|c| c.0 == slave.0) {
+                        self.right.rx(SlaveId(r), &frame, self.now);
+                        moved = true;
+                    }
+                }
+            }
+            while let Some(a) = self.right.poll_action() {
+                if let Action::SendFrame { slave, frame } = a {
+                    if let Some(&(l, _)) = self.cables.iter().find(|c| c.1 == slave.0) {
+                        self.left.rx(SlaveId(l), &frame, self.now);
+                        moved = true;
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+    fn run(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while self.now < end {
+            self.now += 10;
+            self.left.tick(self.now);
+            self.right.tick(self.now);
+            self.shuttle();
+        }
+    }
+}
+
+fn partner(n: usize) -> Bond {
+    let mut b = Bond::new("po0", MacAddr([0x02, 0x00, 0x5e, 0xc0, 0, 2]), "6.1.0-25-amd64");
+    for (k, v) in [("mode", "802.3ad"), ("lacp_rate", "fast")] {
+        b.set_option(k, v, 0).unwrap();
+    }
+    for i in 0..n {
+        b.enslave(SlaveId(100 + i as u32), &format!("swp{i}"), MacAddr([0x02, 0x00, 0x5e, 0xc1, 0, i as u8 + 1]), up(1000), 0).unwrap();
+    }
+    b.set_admin_up(true, 0);
+    b
+}
+
 #[test]
 fn ieee8023ad_distributes_only_over_enabled_ports() {
-    let mut b = bond(&[("mode", "802.3ad"), ("xmit_hash_policy", "layer3+4")], 3);
+    let b = bond(&[("mode", "802.3ad"), ("xmit_hash_policy", "layer3+4"), ("lacp_rate", "fast")], 3);
     assert_eq!(b.opts().miimon, 100, "802.3ad forces miimon 100 (§1.3)");
     assert_eq!(b.tx_positions(), &[] as &[usize], "new ports start disabled");
+    let mut b = b;
     assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::Drop);
 
-    b.ad_set_port_enabled(SlaveId(0), true);
-    b.ad_set_port_enabled(SlaveId(2), true);
+    // eth0 and eth2 are cabled to an LACP partner; eth1 is up but hears nobody, so it sits
+    // alone in an individual aggregator that is not the active one.
+    let mut w = BackToBack::new(b, partner(2), &[(0, 100), (2, 101)]);
+    w.run(6_000);
+    let b = &mut w.left;
     assert_eq!(b.tx_positions(), &[0, 2]);
     let mut used = [false; 3];
     for f in flows(100) {
@@ -376,14 +441,22 @@ fn ieee8023ad_distributes_only_over_enabled_ports() {
         used[want] = true;
     }
     assert_eq!(used, [true, false, true]);
+    assert!(b.carrier());
 
     // An enabled port whose link dies leaves the array.
-    set_down(&mut b, "eth2", 10);
-    assert_eq!(b.tx_positions(), &[0]);
-    b.ad_set_port_enabled(SlaveId(0), false);
-    assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::Drop);
+    set_down(b, "eth2", w.now);
+    w.cables.retain(|c| c.0 != 2);
+    assert_eq!(w.left.tx_positions(), &[0]);
+    // With the partnered aggregator gone too, the bond falls back (as the kernel) to the
+    // remaining individual port.
+    let now = w.now;
+    set_down(&mut w.left, "eth0", now);
+    w.cables.clear();
+    assert_eq!(w.left.tx_target(&flows(1)[0]), TxTarget::Slave(1));
+    set_down(&mut w.left, "eth1", now);
+    assert_eq!(w.left.tx_target(&flows(1)[0]), TxTarget::Drop);
+    assert!(!w.left.carrier());
 }
-
 // ---- balance-tlb / balance-alb ----------------------------------------------------------------
 
 #[test]
@@ -463,13 +536,17 @@ fn balance_modes_deliver_on_every_slave() {
 
 #[test]
 fn ieee8023ad_lacpdus_go_to_lacp_and_disabled_ports_drop() {
-    let mut b = bond(&[("mode", "802.3ad")], 2);
-    b.ad_set_port_enabled(SlaveId(0), true);
+    let b = bond(&[("mode", "802.3ad"), ("lacp_rate", "fast")], 2);
+    // Only eth0 has a partner: it distributes; eth1 is not in the active aggregator.
+    let mut w = BackToBack::new(b, partner(1), &[(0, 100)]);
+    w.run(6_000);
+    let b = &mut w.left;
+    assert_eq!(b.tx_positions(), &[0]);
     let pdu = lacpdu(mac(PEER));
-    assert_eq!(b.rx_verdict(0, &pdu, 1), RxVerdict::Lacp);
-    assert_eq!(b.rx_verdict(1, &pdu, 1), RxVerdict::Lacp, "LACP runs on disabled ports too");
-    assert_eq!(b.rx_verdict(0, &unicast_to(&b), 1), RxVerdict::Deliver);
-    assert_eq!(b.rx_verdict(1, &unicast_to(&b), 1), RxVerdict::Drop);
+    assert_eq!(b.rx_verdict(0, &pdu, w.now), RxVerdict::Lacp);
+    assert_eq!(b.rx_verdict(1, &pdu, w.now), RxVerdict::Lacp, "LACP runs on disabled ports too");
+    assert_eq!(b.rx_verdict(0, &unicast_to(b), w.now), RxVerdict::Deliver);
+    assert_eq!(b.rx_verdict(1, &unicast_to(b), w.now), RxVerdict::Drop);
     // Outside 802.3ad a slow-protocols frame is an ordinary frame.
     let mut xor = bond(&[("mode", "balance-xor"), ("miimon", "100")], 1);
     assert_eq!(xor.rx_verdict(0, &pdu, 1), RxVerdict::Deliver);

@@ -57,6 +57,7 @@ fn slave(name: &str, perm: &str, speed: u32) -> SlaveStatus {
         queue_id: 0,
         state: "active",
         ad: None,
+        lacp_counters: None,
     }
 }
 

@@ -89,6 +89,16 @@ pub enum Cmd {
         /// Probe duration in seconds; every cable is pulled and plugged once in it.
         #[arg(long, default_value_t = 10)]
         duration: u64,
+        /// 802.3ad: the switch side, `rbond` (a second rbond bond) or `ovs` (Open vSwitch).
+        #[arg(long, default_value = "rbond")]
+        switch: String,
+        /// 802.3ad: lacp_rate of both ends, `slow` (the kernel's default) or `fast`.
+        #[arg(long, default_value = "slow")]
+        lacp_rate: String,
+        /// 802.3ad: measure LACP timings instead (link-up to distributing, silent partner
+        /// detection, loss at a cable pull); see scripts/bench-lacp.sh.
+        #[arg(long)]
+        bench: bool,
     },
     /// Bring bonds up from ifcfg files (like ifup / service network start).
     Up(crate::ifup::UpArgs),
@@ -179,8 +189,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             print_options();
             Ok(0)
         }
-        Cmd::Lab { mode, slaves, miimon, duration } => {
-            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration }).map(|_| 0)
+        Cmd::Lab { mode, slaves, miimon, duration, switch, lacp_rate, bench } => {
+            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration, switch, lacp_rate, bench }).map(|_| 0)
         }
         Cmd::Up(a) => crate::ifup::up(&sock, &a),
         Cmd::Down(a) => crate::ifup::down(&sock, &a),

@@ -259,7 +259,7 @@ fn active_backup_arp_monitor_fails_over_on_a_silent_link() {
 fn switch_round_robin(lab: &Lab) {
     let d = lab.switch_daemon().expect("balance-xor has a switch port-channel");
     d.cli_ok(&["del", rbond::lab::topology::SWITCH_BOND]).unwrap();
-    rbond::lab::topology::port_channel(d, lab.switch(), Mode::BalanceRr, 100, lab.ports()).unwrap();
+    rbond::lab::topology::port_channel(d, lab.switch(), Mode::BalanceRr, 100, &[], lab.ports()).unwrap();
 }
 
 /// balance-xor with the ARP monitor: a slave whose incoming frames are dropped (carrier up) goes

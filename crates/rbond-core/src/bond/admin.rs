@@ -22,7 +22,10 @@ impl Bond {
             self.next_mii = None;
             self.send_peer_notif = 0;
         }
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().admin_changed(&v, up, now);
         self.update_carrier();
+        self.mode_sync();
     }
 
     /// The administrator sets the bond's MAC address (`ip link set bond0 address ...`).
@@ -35,9 +38,10 @@ impl Bond {
         }
         self.mac = mac;
         self.mac_random = false;
+        self.mode.ops_mut().bond_mac_changed(mac);
         self.actions.push_back(Action::SetBondMac(mac));
         let (mode, v, out) = self.parts();
-        if mode.ops_mut().bond_mac_changed(&v, mac, out) {
+        if mode.ops_mut().admin_set_bond_mac(&v, mac, out) {
             // tlb/alb: the active slave takes it, by a swap if another slave has it (§5.4).
             self.sync_mode_macs();
             return;
@@ -83,6 +87,7 @@ impl Bond {
             // The bond takes the first slave's MAC (§6.1).
             self.mac = perm;
             self.mac_random = false;
+            self.mode.ops_mut().bond_mac_changed(perm);
             self.actions.push_back(Action::SetBondMac(perm));
         }
         let mut s = Slave::new(id, name, perm, obs, now);
@@ -119,12 +124,13 @@ impl Bond {
             self.force_primary = true;
         }
         let (mode, v, _) = self.parts();
-        mode.ops_mut().slave_added(&v, i);
+        mode.ops_mut().slave_added(&v, i, now);
         if self.admin_up && self.next_mii.is_none() {
             self.schedule_monitors(now);
         }
         self.reselect(now);
         self.update_carrier();
+        self.mode_sync();
         // Logged after the selection, from the state the slave ended up in (as the kernel).
         let s = &self.slaves[i];
         let msg = format!(
@@ -152,7 +158,7 @@ impl Bond {
         let was_active = self.curr_active == Some(i);
         let (mode, v, out) = self.parts();
         let m = mode.ops_mut();
-        m.slave_removed(&v, i);
+        m.slave_removed(&v, i, now);
         // tlb/alb restore the MACs themselves (a swap back may be needed first, §5.4).
         let restore = !m.release_macs(&v, i, now, out) && m.restores_mac_on_release(v.opts);
         let s = self.slaves.remove(i);
@@ -173,6 +179,7 @@ impl Bond {
         self.reselect(now);
         self.sync_mode_macs();
         self.update_carrier();
+        self.mode_sync();
     }
 
     /// The kernel gives a bond without slaves a new random MAC (§6.1), so the bond does not
@@ -181,6 +188,7 @@ impl Bond {
         self.next_mii = None;
         self.mac = self.random_mac();
         self.mac_random = true;
+        self.mode.ops_mut().bond_mac_changed(self.mac);
         self.actions.push_back(Action::SetBondMac(self.mac));
     }
 
@@ -200,7 +208,7 @@ impl Bond {
     pub fn seed_rng(&mut self, seed: u32) {
         self.rng = seed | 1;
         if self.slaves.is_empty() {
-            self.mode = ModeState::new(self.opts.mode, self.rng);
+            self.fresh_mode(0);
         }
     }
 
@@ -227,7 +235,12 @@ impl Bond {
         }
         self.curr_active = None;
         self.send_peer_notif = 0;
-        self.mode = ModeState::new(self.opts.mode, self.rng);
+        self.fresh_mode(0);
+        if self.admin_up {
+            // The new component starts closed; the bond is still open.
+            let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+            self.mode.ops_mut().admin_changed(&v, true, 0);
+        }
         self.after_last_release();
         self.rebuild_usable();
         self.update_carrier();
@@ -298,8 +311,14 @@ impl Bond {
     pub(super) fn after_option_change(&mut self, id: Opt, old: &BondOptions, now: Millis) {
         if self.opts.mode != old.mode {
             // The mode is only written without slaves: a fresh component.
-            self.mode = ModeState::new(self.opts.mode, self.rng);
+            self.fresh_mode(now);
+            if self.admin_up {
+                let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+                self.mode.ops_mut().admin_changed(&v, true, now);
+            }
             self.rebuild_usable();
+        } else {
+            self.mode_options_changed(now);
         }
         match id {
             Opt::Miimon | Opt::ArpInterval | Opt::Mode
@@ -328,6 +347,7 @@ impl Bond {
             Opt::MinLinks => self.update_carrier(),
             _ => {}
         }
+        self.mode_sync();
     }
 
     pub(super) fn set_active_slave(&mut self, value: &str, now: Millis) -> Result<(), OptError> {

@@ -29,27 +29,49 @@ impl Bond {
         mode.ops_mut().usable_changed(&v);
     }
 
-    // ----- 802.3ad inputs from the LACP machines -------------------------------------------
+    // ----- the mode's own machines (802.3ad LACP) ---------------------------------------
 
-    /// The LACP machines enable or disable a port (COLL_DIST in the active aggregator, §4.8).
-    pub fn ad_set_port_enabled(&mut self, id: SlaveId, enabled: bool) {
-        let Some(i) = self.pos(id) else { return };
-        let Some(ad) = self.mode.as_8023ad_mut() else { return };
-        ad.set_port_enabled(id, enabled);
-        if enabled {
-            self.set_slave_active(i);
-        } else {
-            self.set_slave_inactive(i);
+    /// Collects what the mode's machines produced (frames, log lines) and, when they changed
+    /// anything, re-derives the slave flags the mode decides (§6.2), the transmit array and
+    /// the carrier.
+    pub(super) fn mode_sync(&mut self) {
+        let v = View {
+            opts: &self.opts,
+            slaves: &self.slaves,
+            active: self.curr_active,
+            usable: &self.usable,
+            usable_ids: &self.usable_ids,
+        };
+        if !self.mode.ops_mut().drain(&v, &mut self.actions) {
+            return;
+        }
+        let asa = self.opts.all_slaves_active;
+        for i in 0..self.slaves.len() {
+            if let Some((tx, rx)) = self.mode.ops().port_flags(&self.slaves[i]) {
+                let s = &mut self.slaves[i];
+                s.backup = !tx;
+                s.inactive = !rx && !asa;
+            }
         }
         self.rebuild_usable();
         self.update_carrier();
     }
 
-    /// The active aggregator, as the LACP machines report it.
-    pub fn ad_set_active_aggregator(&mut self, agg: Option<crate::status::AggregatorInfo>) {
-        if let Some(ad) = self.mode.as_8023ad_mut() {
-            ad.set_active_aggregator(agg);
-        }
-        self.update_carrier();
+    /// A fresh component for the current mode, told the options and the bond MAC.
+    pub(super) fn fresh_mode(&mut self, now: Millis) {
+        self.mode = ModeState::new(self.opts.mode, self.rng);
+        self.mode.ops_mut().bond_mac_changed(self.mac);
+        self.mode_options_changed(now);
+    }
+
+    pub(super) fn mode_options_changed(&mut self, now: Millis) {
+        let v = View {
+            opts: &self.opts,
+            slaves: &self.slaves,
+            active: self.curr_active,
+            usable: &self.usable,
+            usable_ids: &self.usable_ids,
+        };
+        self.mode.ops_mut().options_changed(&v, now);
     }
 }

@@ -23,6 +23,10 @@ impl Bond {
         }
         let (mode, v, out) = self.parts();
         if let Some(d) = mode.ops_mut().rx_hook(&v, i, frame, now, out) {
+            if d == RxDecision::Consumed {
+                // LACP may have changed the port's state (§4.5).
+                self.mode_sync();
+            }
             return d;
         }
         if self.slaves[i].inactive {

@@ -32,6 +32,8 @@ impl Bond {
             // Speed/duplex are re-cached at carrier events, never cleared by link loss.
             self.slaves[i].update_speed_duplex();
         }
+        let v = View { opts: &self.opts, slaves: &self.slaves, active: self.curr_active, usable: &self.usable, usable_ids: &self.usable_ids };
+        self.mode.ops_mut().slave_observed(&v, i, now);
         // Without the MII monitor (none, or the ARP monitor) a carrier change only changes
         // whether the slave can transmit.
         if self.opts.miimon > 0 && self.admin_up && before != self.slaves[i].mii_link_up() {
@@ -42,6 +44,7 @@ impl Bond {
         } else {
             self.rebuild_usable();
         }
+        self.mode_sync();
     }
 
     /// Time passes: runs whatever monitor is due.
@@ -77,6 +80,7 @@ impl Bond {
         if self.admin_up && self.mode.ops().poll_timeout(&self.view()).is_some_and(|t| t <= now) {
             let (mode, v, out) = self.parts();
             mode.ops_mut().tick(&v, now, out);
+            self.mode_sync();
         }
     }
 
@@ -111,6 +115,7 @@ impl Bond {
         }
         self.rebuild_usable();
         self.update_carrier();
+        self.mode_sync();
     }
 
     /// Commit to UP (§7.1). Returns whether the active slave must be reselected.
@@ -138,7 +143,7 @@ impl Bond {
         self.log(Level::Info, Some(&n), msg);
         let (mode, v, out) = self.parts();
         let m = mode.ops_mut();
-        m.link_up(&v, i);
+        m.link_up(&v, i, now);
         m.link_changed(&v, i, true, now, out);
         self.up_triggers_reselect(i)
     }
@@ -162,7 +167,7 @@ impl Bond {
         self.log(Level::Info, Some(&n), "link status definitely down, disabling slave".into());
         let (mode, v, out) = self.parts();
         let m = mode.ops_mut();
-        m.link_down(&v, i);
+        m.link_down(&v, i, now);
         m.link_changed(&v, i, false, now, out);
         // Only the active slave's failure is a reselection trigger (§6.4).
         self.curr_active == Some(i)

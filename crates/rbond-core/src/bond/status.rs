@@ -1,21 +1,23 @@
 //! Fills the status model (reference §2) from the live bond.
 
 use super::Bond;
-use crate::status::{AdInfo, BondStatus, LbInfo, RlbClientStatus, SlaveStatus, TxBucketStatus};
+use crate::status::{AdInfo, BondStatus, LbInfo, RlbClientStatus, SlaveLacpCounters, SlaveStatus, TxBucketStatus};
 use crate::types::Mode;
 
 pub(super) fn build(b: &Bond) -> BondStatus {
     let o = &b.opts;
     let primary = b.primary_idx().map(|i| b.slaves[i].name.clone());
     let arp = o.arp_interval > 0;
+    let ad_mode = b.mode.as_8023ad();
     let ad = (o.mode == Mode::Ieee8023ad).then(|| AdInfo {
         lacp_active: o.lacp_active,
         lacp_rate_fast: o.lacp_rate == crate::options::LacpRate::Fast,
         min_links: o.min_links,
         ad_select: o.ad_select.name(),
-        system_priority: o.ad_actor_sys_prio,
-        system_mac: if o.ad_actor_system.is_zero() { b.mac } else { o.ad_actor_system },
-        active_aggregator: b.mode.as_8023ad().and_then(|m| m.active_aggregator()).cloned(),
+        // The identity the engine uses now (BOND_AD_INFO(bond).system, §4.4).
+        system_priority: ad_mode.map_or(o.ad_actor_sys_prio, |m| m.lacp().system().0),
+        system_mac: ad_mode.map_or(if o.ad_actor_system.is_zero() { b.mac } else { o.ad_actor_system }, |m| m.lacp().system().1),
+        active_aggregator: ad_mode.and_then(|m| m.active_aggregator()),
     });
     BondStatus {
         bond: b.name.clone(),
@@ -53,7 +55,17 @@ pub(super) fn build(b: &Bond) -> BondStatus {
                 queue_id: s.queue_id,
                 // tlb/alb slaves always read `active` (§6.2): their mode never sets backup.
                 state: if s.backup { "backup" } else { "active" },
-                ad: None,
+                ad: ad_mode.and_then(|m| m.lacp().port_status(s.id.0)),
+                lacp_counters: ad_mode.and_then(|m| m.counters(s.id)).map(|c| SlaveLacpCounters {
+                    lacpdu_rx: c.lacpdu_rx,
+                    lacpdu_tx: c.lacpdu_tx,
+                    marker_rx: c.marker_rx,
+                    marker_tx: c.marker_tx,
+                    marker_response_rx: c.marker_resp_rx,
+                    marker_response_tx: c.marker_resp_tx,
+                    unknown_rx: c.unknown_rx,
+                    bad_pdu_rx: c.illegal_rx + c.marker_unknown_rx,
+                }),
             })
             .collect(),
     }

@@ -24,6 +24,9 @@
 //! - [`LacpConfig::fast_tx_redundancy`] (off by default) sends the fast periodic LACPDU three
 //!   times per second, see its documentation for why.
 //! - [`LacpConfig::fallback_ab`] (off by default): see [`Lacp::fallback_active`].
+//! - A port re-selected into a non-active aggregator announces its cleared Synchronization
+//!   at once (NTT); the kernel waits for the next periodic LACPDU, which can be 30 s away
+//!   once the port has defaulted.
 //! - A changed `ad_user_port_key` applies to existing ports (the kernel uses it only for
 //!   ports enslaved afterwards); a port whose key changes restarts (BEGIN).
 
@@ -164,6 +167,7 @@ pub struct LacpCounters {
 const MAX_CATCH_UP_TICKS: u32 = 600;
 
 /// The LACP engine of one bond.
+#[derive(Clone, Debug)]
 pub struct Lacp {
     cfg: LacpConfig,
     bond_mac: MacAddr,

@@ -106,8 +106,14 @@ impl Lacp {
         let r = self.agg_ports_are_ready(k);
         self.set_agg_ports_ready(k, r);
         self.agg_selection_logic();
-        if !self.aggs[k].is_active {
+        if !self.aggs[k].is_active && has(self.ports[i].actor_oper_port_state, SYNCHRONIZATION) {
             self.ports[i].actor_oper_port_state &= !SYNCHRONIZATION;
+            // The partner must learn that we are out of sync (802.1AX-2014 6.4.7, NTT on a
+            // change of the actor's state). The kernel clears the bit without NTT; when this
+            // happens as a port defaults (re-selected within the same tick, so the mux
+            // stays ATTACHED and sets no NTT), the partner kept distributing on the link
+            // until its own timeout, seconds later.
+            self.ports[i].ntt = true;
         }
     }
 

@@ -52,6 +52,11 @@ named_enum!(ArpAllTargets, ArpAllTargets { Any = 0, All = 1 });
 named_enum!(LacpRate, LacpRate { Slow = 0, Fast = 1 });
 named_enum!(AdSelect, AdSelect { Stable = 0, Bandwidth = 1, Count = 2 });
 named_enum!(
+    /// rbond's lacp_fallback (not a kernel option): what an 802.3ad bond does while no port
+    /// hears a partner.
+    LacpFallback, LacpFallback { Off = 0, ActiveBackup = 1 }
+);
+named_enum!(
     /// arp_validate: bit 1 validates the active slave, bit 2 the backups, bit 4 filters.
     ArpValidate, ArpValidate { None = 0, Active = 1, Backup = 2, All = 3, Filter = 4, FilterActive = 5, FilterBackup = 6 }
 );
@@ -101,6 +106,10 @@ pub struct BondOptions {
     pub ad_actor_system: MacAddr,
     pub ad_user_port_key: u16,
     pub coupled_control: bool,
+    /// rbond only: active-backup over the ports while no 802.3ad partner answers.
+    pub lacp_fallback: LacpFallback,
+    /// rbond only: three LACPDUs per second instead of one while the partner asks for fast.
+    pub lacp_tx_redundancy: bool,
     pub broadcast_neighbor: bool,
     /// num_grat_arp = num_unsol_na.
     pub num_peer_notif: u8,
@@ -138,6 +147,8 @@ impl Default for BondOptions {
             ad_actor_system: MacAddr::ZERO,
             ad_user_port_key: 0,
             coupled_control: true,
+            lacp_fallback: LacpFallback::Off,
+            lacp_tx_redundancy: false,
             broadcast_neighbor: false,
             num_peer_notif: 1,
             all_slaves_active: false,
@@ -364,6 +375,8 @@ impl BondOptions {
             }
             Opt::AdUserPortKey => self.ad_user_port_key = num(value)? as u16,
             Opt::CoupledControl => self.coupled_control = num(value)? == 1,
+            Opt::LacpFallback => self.lacp_fallback = LacpFallback::from_num(num(value)?).unwrap(),
+            Opt::LacpTxRedundancy => self.lacp_tx_redundancy = num(value)? == 1,
             Opt::BroadcastNeighbor => self.broadcast_neighbor = num(value)? == 1,
             Opt::NumPeerNotif => self.num_peer_notif = num(value)? as u8,
             Opt::AllSlavesActive => self.all_slaves_active = num(value)? == 1,
@@ -537,6 +550,8 @@ impl BondOptions {
             Opt::AdActorSystem => self.ad_actor_system.to_string(),
             Opt::AdUserPortKey => self.ad_user_port_key.to_string(),
             Opt::CoupledControl => (self.coupled_control as u8).to_string(),
+            Opt::LacpFallback => pair(self.lacp_fallback.name(), self.lacp_fallback as u64),
+            Opt::LacpTxRedundancy => pair(if self.lacp_tx_redundancy { "on" } else { "off" }, self.lacp_tx_redundancy as u64),
             Opt::BroadcastNeighbor => (self.broadcast_neighbor as u8).to_string(),
             Opt::NumPeerNotif => self.num_peer_notif.to_string(),
             Opt::AllSlavesActive => (self.all_slaves_active as u8).to_string(),

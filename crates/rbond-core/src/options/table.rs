@@ -78,6 +78,8 @@ pub enum Opt {
     AdActorSystem,
     AdUserPortKey,
     CoupledControl,
+    LacpFallback,
+    LacpTxRedundancy,
     BroadcastNeighbor,
     NumPeerNotif,
     AllSlavesActive,
@@ -208,6 +210,7 @@ const XMIT_HASH_VALS: &[Val] = &[
 ];
 const PPS_VALS: &[Val] = &[vf("default", 1, DEF), vf("maxval", 65535, MAX)];
 const LACP_RATE_VALS: &[Val] = &[v("slow", 0), v("fast", 1)];
+const LACP_FALLBACK_VALS: &[Val] = &[vf("off", 0, DEF), v("active-backup", 1)];
 const AD_SELECT_VALS: &[Val] = &[vf("stable", 0, DEF), v("bandwidth", 1), v("count", 2)];
 const SYS_PRIO_VALS: &[Val] = &[vf("minval", 1, MIN), vf("maxval", 65535, MAX | DEF)];
 const USER_KEY_VALS: &[Val] =
@@ -290,6 +293,14 @@ pub static OPTIONS: &[OptionDef] = &[
         "upper 10 bits of the LACP port key"),
     opt!(CoupledControl, "coupled_control", Table(ON_OFF_DEF_ON), M_8023AD, NEEDS_DOWN | NETLINK_ONLY, false, "", "on",
         "coupled (on) or independent (off) collecting/distributing"),
+    opt!(LacpFallback, "lacp_fallback", Table(LACP_FALLBACK_VALS), M_8023AD, 0, false, "", "off",
+        "rbond's own (not a kernel option; Open vSwitch's lacp-fallback-ab): with no 802.3ad partner \
+         answering on any port, run active-backup over the ports (the first port with link up \
+         carries the traffic) until a partner speaks"),
+    opt!(LacpTxRedundancy, "lacp_tx_redundancy", Table(ON_OFF_DEF_OFF), M_8023AD, 0, false, "", "off",
+        "rbond's own (not a kernel option): when the partner asks for fast LACPDUs, send three per \
+         second (the 802.1AX ceiling) instead of one, so that random LACPDU loss does not expire \
+         ports; detection of a silent partner stays 3 s"),
     opt!(BroadcastNeighbor, "broadcast_neighbor", Table(ON_OFF_DEF_OFF), M_8023AD, NETLINK_ONLY, false, "", "off",
         "send ARP/ND on all usable slaves"),
     OptionDef {

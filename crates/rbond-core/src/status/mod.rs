@@ -6,6 +6,7 @@ pub mod model;
 pub mod render;
 
 pub use model::{
-    churn, AdInfo, AggregatorInfo, LbInfo, RlbClientStatus, TxBucketStatus, BondStatus, LacpPduDetails, SlaveAdInfo, SlaveStatus,
+    churn, AdInfo, AggregatorInfo, BondStatus, LacpPduDetails, LbInfo, RlbClientStatus, SlaveAdInfo, SlaveLacpCounters, SlaveStatus,
+    TxBucketStatus,
 };
 pub use render::ipv6_compressed;

@@ -136,6 +136,25 @@ pub struct SlaveStatus {
     pub state: &'static str,
     /// Some in 802.3ad mode. None (or an `aggregator_id` of None) prints `Aggregator ID: N/A`.
     pub ad: Option<SlaveAdInfo>,
+    /// 802.3ad protocol counters of the port (the kernel's `bond_3ad_stats`, which it shows
+    /// through netlink only). JSON only, never rendered in /proc; absent outside 802.3ad.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lacp_counters: Option<SlaveLacpCounters>,
+}
+
+/// Per-port LACP counters.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
+pub struct SlaveLacpCounters {
+    pub lacpdu_rx: u64,
+    pub lacpdu_tx: u64,
+    pub marker_rx: u64,
+    pub marker_tx: u64,
+    pub marker_response_rx: u64,
+    pub marker_response_tx: u64,
+    /// Slow Protocols frames of another subtype (passed on, not counted as bad).
+    pub unknown_rx: u64,
+    /// Bad PDUs: too short, bad version, bad TLV type or length, unknown marker TLV.
+    pub bad_pdu_rx: u64,
 }
 
 /// The per-port 802.3ad lines of a slave section.

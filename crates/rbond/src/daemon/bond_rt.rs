@@ -263,9 +263,14 @@ impl BondRt {
         self.forget(id);
     }
 
-    /// The slave leaves our list (dropping it restores it) before the core's actions run,
-    /// so those (a new bond MAC, ...) no longer touch it.
+    /// The slave leaves our list (dropping it restores it). The core's actions of the release
+    /// run first, while its socket is still open: in 802.3ad they include the port's final
+    /// LACPDU (Synchronization, Collecting and Distributing cleared, `bond_3ad_unbind_slave`),
+    /// which makes the partner stop sending on that link at once instead of after its timeout
+    /// (up to 90 s at the slow rate). The core no longer knows the slave, so no other action
+    /// (a new bond MAC, ...) touches it; its own MAC restore repeats what the drop does.
     fn forget(&mut self, id: SlaveId) {
+        self.run_actions();
         if let Some(p) = self.slaves.iter().position(|s| s.id == id) {
             let s = self.slaves.remove(p);
             let ifindex = s.ifindex;
@@ -308,7 +313,18 @@ impl BondRt {
                 Action::SetCarrier(on) => self.set_tap_carrier(on),
                 Action::SendFrame { slave, frame } => {
                     if let Some(s) = self.slave_by_id(slave) {
-                        let _ = s.sock.send_plain(&frame);
+                        // Control frames (LACPDUs above all: a partner expires a port after
+                        // three missed ones) share the socket with the data path; when a
+                        // burst of data has filled its send buffer, retry briefly instead of
+                        // losing the frame.
+                        for _ in 0..20 {
+                            match s.sock.send_plain(&frame) {
+                                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) => {
+                                    std::thread::sleep(std::time::Duration::from_micros(50))
+                                }
+                                _ => break,
+                            }
+                        }
                     }
                 }
                 Action::ActiveChanged { .. } => {}

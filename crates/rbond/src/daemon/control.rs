@@ -267,16 +267,13 @@ fn add(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
     };
     let now = d.now();
     // They passed on a fresh bond, so they pass here.
-    let mut warnings = match rt.core.set_options(opts, now) {
+    let warnings = match rt.core.set_options(opts, now) {
         Ok(w) => w,
         Err(e) => return refusal(bond, &e),
     };
     rt.run_actions();
     // The bond's TAP is ours: other rbond daemons must not enslave it.
     let _ = crate::sys::owner::claim(rt.tap.ifindex(), bond);
-    if rt.core.opts().mode == rbond_core::Mode::Ieee8023ad {
-        warnings.push("802.3ad: the LACP state machines are not implemented yet; no aggregator will form and the bond will not carry traffic".into());
-    }
     d.bonds.insert(bond.to_string(), rt);
     Response::ok(String::new(), prefixed(bond, warnings))
 }

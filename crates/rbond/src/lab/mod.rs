@@ -7,8 +7,10 @@
 //!
 //! The same building blocks (`Lab`) drive the end-to-end tests.
 
+pub mod bench;
 pub mod clients;
 pub mod netns;
+pub mod ovs;
 pub mod probe;
 pub mod report;
 pub mod topology;
@@ -36,11 +38,17 @@ pub struct LabArgs {
     pub miimon: u32,
     /// Probe duration in seconds, during which every cable is pulled and plugged once.
     pub duration: u64,
+    /// 802.3ad: the switch side, `rbond` (a second rbond bond) or `ovs` (Open vSwitch).
+    pub switch: String,
+    /// 802.3ad: lacp_rate of both rbond bonds (and lacp-time of OVS), `slow` or `fast`.
+    pub lacp_rate: String,
+    /// 802.3ad: instead of the pull-a-cable run, measure LACP timings (`bench`).
+    pub bench: bool,
 }
 
 impl Default for LabArgs {
     fn default() -> Self {
-        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10 }
+        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into(), bench: false }
     }
 }
 
@@ -56,11 +64,36 @@ pub struct LabConfig {
     pub rbond_bin: PathBuf,
     /// Client hosts behind the switch besides the peer (`clients`), 0 for none.
     pub clients: usize,
+    /// What stands on the switch side of the cables (modes with a port-channel).
+    pub switch: SwitchKind,
+    /// More `<option> <value>` pairs for the switch-side rbond bond po0.
+    pub switch_options: Vec<(String, String)>,
+}
+
+/// The switch-side implementation of the port-channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwitchKind {
+    /// A second rbond bond, po0.
+    Rbond,
+    /// Open vSwitch (802.3ad only), with these LACP settings.
+    Ovs(ovs::OvsLacp),
+    /// Plain bridge ports, whatever the mode: a switch nobody configured (for 802.3ad: no
+    /// LACP partner at all, the case of rbond's lacp_fallback).
+    Unconfigured,
 }
 
 impl LabConfig {
     pub fn new(mode: Mode, rbond_bin: impl Into<PathBuf>) -> LabConfig {
-        LabConfig { mode, slaves: 2, miimon: 100, bond_options: Vec::new(), rbond_bin: rbond_bin.into(), clients: 0 }
+        LabConfig {
+            mode,
+            slaves: 2,
+            miimon: 100,
+            bond_options: Vec::new(),
+            rbond_bin: rbond_bin.into(),
+            clients: 0,
+            switch: SwitchKind::Rbond,
+            switch_options: Vec::new(),
+        }
     }
 
     pub fn slaves(mut self, n: usize) -> Self {
@@ -82,6 +115,24 @@ impl LabConfig {
         self.bond_options.push((name.into(), value.into()));
         self
     }
+
+    /// An option of the switch-side rbond bond po0.
+    pub fn switch_option(mut self, name: &str, value: &str) -> Self {
+        self.switch_options.push((name.into(), value.into()));
+        self
+    }
+
+    /// Open vSwitch instead of rbond on the switch side (802.3ad).
+    pub fn ovs(mut self, lacp: ovs::OvsLacp) -> Self {
+        self.switch = SwitchKind::Ovs(lacp);
+        self
+    }
+
+    /// Plain bridge ports on the switch side, whatever the mode.
+    pub fn unconfigured_switch(mut self) -> Self {
+        self.switch = SwitchKind::Unconfigured;
+        self
+    }
 }
 
 /// Packet counters of one host slave.
@@ -101,6 +152,7 @@ pub struct Lab {
     slaves: Vec<String>,
     ports: Vec<String>,
     log_seen: Mutex<(usize, usize)>,
+    ovs: Option<ovs::Ovs>,
     // Field order is drop order: namespaces before the directory holding the daemons' sockets.
     host: Netns,
     sw: Netns,
@@ -138,6 +190,7 @@ impl Lab {
             slaves: Vec::new(),
             ports: Vec::new(),
             log_seen: Mutex::new((0, 0)),
+            ovs: None,
             host,
             sw,
             peer,
@@ -157,13 +210,23 @@ impl Lab {
         lab.ports = ports;
         let (mode, miimon) = (lab.config.mode, lab.config.miimon);
         let bin = lab.config.rbond_bin.clone();
-        match topology::switch_side(mode) {
-            SwitchSide::Bridge => topology::bridge_ports(&lab.sw, &lab.ports)?,
-            SwitchSide::PortChannel => {
+        match (topology::switch_side(mode), lab.config.switch) {
+            (_, SwitchKind::Ovs(_)) if mode != Mode::Ieee8023ad => {
+                bail!("--switch ovs: the Open vSwitch side is for mode 802.3ad only")
+            }
+            (SwitchSide::Bridge, _) | (_, SwitchKind::Unconfigured) => topology::bridge_ports(&lab.sw, &lab.ports)?,
+            (SwitchSide::PortChannel, SwitchKind::Rbond) => {
                 let d = Daemon::start(&lab.sw, &bin, &lab._dir.0, "sw")?;
                 lab.sw_daemon = Some(d);
                 let d = lab.sw_daemon.as_ref().unwrap();
-                topology::port_channel(d, &lab.sw, mode, miimon, &lab.ports)?;
+                topology::port_channel(d, &lab.sw, mode, miimon, &lab.config.switch_options, &lab.ports)?;
+            }
+            (SwitchSide::PortChannel, SwitchKind::Ovs(lacp)) => {
+                let o = ovs::Ovs::start(&lab.sw, &lab._dir.0.join("ovs"))?;
+                // The peer-facing port moves from the Linux bridge to the OVS bridge.
+                lab.sw.ip(&["link", "set", "swpeer", "nomaster"])?;
+                o.build(&lab.sw, "swpeer", &lab.ports, lacp)?;
+                lab.ovs = Some(o);
             }
         }
         let d = Daemon::start(&lab.host, &bin, &lab._dir.0, "host")?;
@@ -173,7 +236,32 @@ impl Lab {
         // LACP needs partners to agree before any port distributes; give it longer.
         let timeout = if mode == Mode::Ieee8023ad { 30 } else { 10 };
         lab.wait_reachable(Duration::from_secs(timeout))?;
+        if mode == Mode::Ieee8023ad && lab.config.switch != SwitchKind::Unconfigured {
+            // The first reply comes as soon as one port distributes; the others join within
+            // the aggregate wait (2 s) and an LACPDU exchange.
+            lab.wait_aggregated(Duration::from_secs(timeout))?;
+        }
         Ok(lab)
+    }
+
+    /// 802.3ad: waits until every slave of bond0 distributes (state active, actor
+    /// Distributing).
+    pub fn wait_aggregated(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.check_daemons()?;
+            let v = self.status_json()?;
+            let all = v["slaves"].as_array().is_some_and(|s| {
+                s.iter().all(|s| s["state"] == "active" && s["ad"]["actor"]["port_state"].as_u64().unwrap_or(0) & 0x20 != 0)
+            });
+            if all {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("802.3ad: not every port of {} distributes after {timeout:?}:\n{}", topology::HOST_BOND, self.status()?);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Probes with short bursts until one reply comes back: the bonds are up, the bridge
@@ -314,9 +402,25 @@ impl Lab {
         self.host_daemon().cli_ok(&["status"])
     }
 
-    /// `rbond status` of the switch's port-channel, if the mode has one.
+    /// `rbond status` of the switch's port-channel, if the mode has one; with Open vSwitch,
+    /// its `lacp/show` and `bond/show`.
     pub fn switch_status(&self) -> Option<Result<String>> {
+        if let Some(o) = &self.ovs {
+            return Some(o.lacp_show().and_then(|l| Ok(format!("{l}\n{}", o.bond_show()?))));
+        }
         self.sw_daemon.as_ref().map(|d| d.cli_ok(&["status"]))
+    }
+
+    /// The Open vSwitch instance on the switch side, if the lab uses one.
+    pub fn ovs(&self) -> Option<&ovs::Ovs> {
+        self.ovs.as_ref()
+    }
+
+    /// `rbond status --json` of the switch-side bond po0, parsed.
+    pub fn switch_status_json(&self) -> Result<serde_json::Value> {
+        let Some(d) = &self.sw_daemon else { bail!("no rbond on the switch side") };
+        let text = d.cli_ok(&["status", topology::SWITCH_BOND, "--json"])?;
+        serde_json::from_str(&text).with_context(|| format!("status --json: {text}"))
     }
 
     /// The "Currently Active Slave" of bond0, if the status shows one.
@@ -419,10 +523,6 @@ fn print_section(title: &str, body: &str) {
 /// `rbond lab`: build, probe, pull every cable in turn, report, remove everything.
 pub fn run(args: LabArgs) -> Result<()> {
     let mode = topology::parse_mode(&args.mode)?;
-    if mode == Mode::Ieee8023ad {
-        // Said at once rather than after the 30 s wait for an aggregator that cannot form.
-        bail!("mode 802.3ad: rbond does not run the LACP state machines yet, so no aggregator forms and the bond carries no traffic; try --mode balance-xor (the static port-channel) meanwhile");
-    }
     if args.slaves == 0 || args.slaves > 16 {
         bail!("option --slaves: invalid value ({}); accepted values 1 - 16", args.slaves);
     }
@@ -435,9 +535,36 @@ pub fn run(args: LabArgs) -> Result<()> {
     }
     let stop = interrupt_flag();
     let bin = std::env::current_exe().context("locating the rbond binary")?;
+    if args.bench {
+        if mode != Mode::Ieee8023ad {
+            bail!("--bench: mode 802.3ad only");
+        }
+        return bench::run(bin);
+    }
     // tlb and alb balance per peer: give them several clients behind the switch.
     let n_clients = if mode.is_tlb() { clients::LAB_CLIENTS } else { 0 };
-    let config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon).clients(n_clients);
+    let mut config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon).clients(n_clients);
+    let fast = match args.lacp_rate.as_str() {
+        "slow" | "0" => false,
+        "fast" | "1" => true,
+        v => bail!("option --lacp-rate: invalid value ({v}); accepted values slow, fast"),
+    };
+    match args.switch.as_str() {
+        "rbond" => {}
+        "ovs" if mode == Mode::Ieee8023ad => {
+            if !ovs::available() {
+                bail!("--switch ovs: Open vSwitch is not installed (apt-get install openvswitch-switch)");
+            }
+            config = config.ovs(ovs::OvsLacp { active: true, fast });
+        }
+        "ovs" => bail!("--switch ovs: the Open vSwitch side is for mode 802.3ad only"),
+        v => bail!("option --switch: invalid value ({v}); accepted values rbond, ovs"),
+    }
+    if mode == Mode::Ieee8023ad {
+        config = config.option("lacp_rate", &args.lacp_rate).switch_option("lacp_rate", &args.lacp_rate);
+    } else if args.lacp_rate != "slow" {
+        bail!("--lacp-rate: mode 802.3ad only");
+    }
     println!(
         "rbond lab: bond0 mode {}({}), {} slaves, miimon {} ms; switch side: {}",
         mode.name(),
@@ -446,6 +573,9 @@ pub fn run(args: LabArgs) -> Result<()> {
         args.miimon,
         match topology::switch_side(mode) {
             SwitchSide::Bridge => "Linux bridge (no switch configuration)",
+            SwitchSide::PortChannel if mode == Mode::Ieee8023ad && args.switch == "ovs" => {
+                "Open vSwitch (netdev datapath) bond lag0, lacp=active balance-tcp, in bridge ovsbr0"
+            }
             SwitchSide::PortChannel if mode == Mode::Ieee8023ad => {
                 "rbond 802.3ad bond po0 (LACP port-channel) in a Linux bridge"
             }
@@ -471,7 +601,14 @@ pub fn run(args: LabArgs) -> Result<()> {
 
     // Equal segments: clean, then for each cable "pulled" and "plugged back".
     let n = lab.slaves().len();
-    let total = Duration::from_secs(args.duration);
+    let mut total = Duration::from_secs(args.duration);
+    // A plugged-back port needs ~2.5 s to distribute again (aggregate wait, LACPDU exchange):
+    // give each segment 3 s so the next pull does not hit a half-formed aggregate.
+    let min_total = Duration::from_secs(3 * (2 * n as u64 + 1));
+    if mode == Mode::Ieee8023ad && total < min_total {
+        println!("802.3ad: --duration {} raised to {} s (3 s per segment, for LACP to re-form after each plug)\n", args.duration, min_total.as_secs());
+        total = min_total;
+    }
     let seg = total / (2 * n as u32 + 1);
     let handle = lab.start_probe(ProbeConfig::new(total), Some(stop.clone()))?;
     // The clients ping bond0 every 10 ms meanwhile (what alb spreads over the slaves).

@@ -179,11 +179,14 @@ pub fn bridge_ports(sw: &Netns, ports: &[String]) -> Result<()> {
 }
 
 /// The switch's port-channel: an rbond bond po0 over the switch ports, bridged as one port.
-pub fn port_channel(sw_daemon: &Daemon, sw: &Netns, mode: Mode, miimon: u32, ports: &[String]) -> Result<()> {
+pub fn port_channel(sw_daemon: &Daemon, sw: &Netns, mode: Mode, miimon: u32, extra: &[(String, String)], ports: &[String]) -> Result<()> {
     let miimon = miimon.to_string();
-    sw_daemon
-        .cli_ok(&["add", SWITCH_BOND, "mode", mode.name(), "miimon", &miimon])
-        .context("creating the switch-side port-channel po0")?;
+    let mut args = vec!["add", SWITCH_BOND, "mode", mode.name(), "miimon", &miimon];
+    for (k, v) in extra {
+        args.push(k);
+        args.push(v);
+    }
+    sw_daemon.cli_ok(&args).context("creating the switch-side port-channel po0")?;
     let mut args = vec!["enslave", SWITCH_BOND];
     args.extend(ports.iter().map(|s| s.as_str()));
     sw_daemon.cli_ok(&args)?;

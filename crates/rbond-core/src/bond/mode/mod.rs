@@ -128,11 +128,32 @@ pub(crate) trait ModeOps {
     fn restores_mac_on_release(&self, _o: &BondOptions) -> bool {
         true
     }
-    fn slave_added(&mut self, _v: &View, _i: SlaveIdx) {}
+    fn slave_added(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
     /// Slave `i` (still in the view) is being released.
-    fn slave_removed(&mut self, _v: &View, _i: SlaveIdx) {}
-    fn link_up(&mut self, _v: &View, _i: SlaveIdx) {}
-    fn link_down(&mut self, _v: &View, _i: SlaveIdx) {}
+    fn slave_removed(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
+    /// The MII monitor committed slave `i` to UP / DOWN (§7.1).
+    fn link_up(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
+    fn link_down(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
+    /// The driver's observation of slave `i` changed (carrier, speed, duplex), whatever the
+    /// MII monitor makes of it (802.3ad re-derives the port key from speed and duplex, §4.4).
+    fn slave_observed(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
+    /// The bond device was brought up or down.
+    fn admin_changed(&mut self, _v: &View, _up: bool, _now: Millis) {}
+    /// The bond's MAC changed (802.3ad: the actor system when ad_actor_system is zero).
+    fn bond_mac_changed(&mut self, _mac: MacAddr) {}
+    /// Some option changed (or the component is new): the mode re-reads what it uses.
+    fn options_changed(&mut self, _v: &View, _now: Millis) {}
+    /// Hands over what the mode's own machines produced since the last call (frames to send,
+    /// log lines) and says whether the slave flags, the transmit array or the carrier may
+    /// have to change (then the bond asks `port_flags` for every slave).
+    fn drain(&mut self, _v: &View, _out: &mut VecDeque<Action>) -> bool {
+        false
+    }
+    /// Where the mode itself decides a slave's flags (802.3ad: LACP, §6.2): (may transmit,
+    /// may receive). None: the bond's generic rules apply.
+    fn port_flags(&self, _s: &Slave) -> Option<(bool, bool)> {
+        None
+    }
     /// The current active slave changed from `old` to `new` (positions in the view).
     fn active_changed(&mut self, _v: &View, _old: Option<SlaveIdx>, _new: Option<SlaveIdx>) {}
     /// Time passes for the mode's own timers (only while the bond is up).
@@ -168,7 +189,7 @@ pub(crate) trait ModeOps {
         false
     }
     /// The administrator set the bond MAC to `mac`: true if the mode programmed the slaves.
-    fn bond_mac_changed(&mut self, _v: &View, _mac: MacAddr, _out: &mut VecDeque<Action>) -> bool {
+    fn admin_set_bond_mac(&mut self, _v: &View, _mac: MacAddr, _out: &mut VecDeque<Action>) -> bool {
         false
     }
     /// The MAC the mode last programmed into slave `id`'s NIC (keeps `Slave::cur_mac` true).

@@ -230,18 +230,18 @@ impl ModeOps for Tlb {
     fn needs_speed(&self) -> bool {
         true
     }
-    fn slave_added(&mut self, _v: &View, i: SlaveIdx) {
+    fn slave_added(&mut self, _v: &View, i: SlaveIdx, _now: Millis) {
         // A new slave forces a rebalance of both tables (§5.2, §5.3).
         self.table.slave_added(i);
         self.rlb.slave_added();
     }
-    fn slave_removed(&mut self, _v: &View, i: SlaveIdx) {
+    fn slave_removed(&mut self, _v: &View, i: SlaveIdx, _now: Millis) {
         self.table.slave_released(i);
     }
-    fn link_up(&mut self, _v: &View, _i: SlaveIdx) {
+    fn link_up(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {
         self.table.force_rebalance();
     }
-    fn link_down(&mut self, _v: &View, i: SlaveIdx) {
+    fn link_down(&mut self, _v: &View, i: SlaveIdx, _now: Millis) {
         self.table.slave_down(i);
     }
     fn active_changed(&mut self, _v: &View, old: Option<SlaveIdx>, new: Option<SlaveIdx>) {
@@ -361,7 +361,7 @@ impl ModeOps for Tlb {
         true
     }
 
-    fn bond_mac_changed(&mut self, v: &View, mac: MacAddr, out: &mut VecDeque<Action>) -> bool {
+    fn admin_set_bond_mac(&mut self, v: &View, mac: MacAddr, out: &mut VecDeque<Action>) -> bool {
         let active = Self::active_id(v);
         let plan = alb_mac::plan_bond_mac_change(self.lb_mode(), mac, &self.macs, active);
         self.bond_mac = mac;
