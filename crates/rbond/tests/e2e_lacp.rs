@@ -472,3 +472,40 @@ fn lacp_fallback_runs_active_backup_on_a_switch_without_lacp() {
     assert!(v.ports.iter().any(|p| p.0 == "eth1" && p.4), "{v:?}");
     teardown(lab);
 }
+
+/// The lab as a user runs it: `rbond lab --mode 802.3ad --switch ovs --lacp-rate fast`. Both
+/// ends' status before the pulls shows one aggregator with every port; the report shows the
+/// traffic went on; nothing is left behind (namespaces, Open vSwitch daemons).
+#[test]
+fn rbond_lab_8023ad_against_ovs_shows_the_aggregate_and_cleans_up() {
+    if !root_or_skip() {
+        return;
+    }
+    let _slot = Slot::take();
+    let child = std::process::Command::new(rbond_bin())
+        .args(["lab", "--mode", "802.3ad", "--switch", "ovs", "--lacp-rate", "fast", "--duration", "15"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "rbond lab failed: {}", String::from_utf8_lossy(&out.stderr));
+    let before = stdout.split("==== status before ====").nth(1).unwrap().split("==== switch port-channel status ====").next().unwrap();
+    assert!(before.contains("Bonding Mode: IEEE 802.3ad Dynamic link aggregation"), "{before}");
+    assert!(before.contains("\tNumber of ports: 2\n"), "every port in the aggregator: {before}");
+    let switch = stdout.split("==== switch port-channel status ====").nth(1).unwrap().split("====").next().unwrap();
+    assert_eq!(ovs::members(switch).iter().filter(|m| m.1 == "current attached").count(), 2, "{switch}");
+    let partner = status_field(before, "\tPartner Mac Address").expect("a partner");
+    assert_eq!(Some(partner), ovs::system_id(switch), "rbond's partner is OVS's system id");
+    let total = stdout.lines().find(|l| l.starts_with("total")).expect("a total line");
+    let cols: Vec<&str> = total.split_whitespace().collect();
+    let (sent, lost): (u64, u64) = (cols[2].parse().unwrap(), cols[4].parse().unwrap());
+    assert!(sent >= 10_000 && lost * 20 < sent, "{total}");
+    let out = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let prefix = format!("{}{pid}-", rbond::lab::netns::NS_PREFIX);
+    let left: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&prefix)).map(String::from).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
