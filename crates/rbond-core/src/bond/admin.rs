@@ -152,6 +152,11 @@ impl Bond {
         if restore {
             self.actions.push_back(Action::SetSlaveMac { slave: s.id, mac: s.perm_hwaddr });
         }
+        if was_active {
+            // The active slave is gone: the change of active slave that follows is its release.
+            self.counters.hint = Some(counters::FailoverCause::Released);
+            self.counters.released = Some((s.id, s.name.clone()));
+        }
         let how = if was_active { "Releasing active interface" } else { "Releasing backup interface" };
         self.log(Level::Info, Some(&s.name), how.into());
         self.arp_probe_rotor = None;
@@ -159,6 +164,11 @@ impl Bond {
             self.after_last_release();
         }
         self.reselect(now);
+        if self.counters.released.is_some() {
+            // No slave took over: the active slave changed to none, counted (no action: the
+            // driver learns of the release from its own call).
+            self.count_failover(None, false, None);
+        }
         self.update_carrier();
     }
 
@@ -324,7 +334,9 @@ impl Bond {
             // The kernel clears the pointer and re-selects; the old active slave is then
             // demoted by the usual failover if another slave wins.
             let old = self.curr_active.take();
+            self.counters.hint = Some(counters::FailoverCause::Manual);
             self.reselect(now);
+            self.counters.hint = None;
             if let Some(o) = old.filter(|&o| Some(o) != self.curr_active) {
                 self.set_slave_inactive(o);
                 self.rebuild_usable();
@@ -354,6 +366,7 @@ impl Bond {
             ));
         }
         self.log(Level::Info, Some(name), "Setting as active slave".into());
+        self.counters.hint = Some(counters::FailoverCause::Manual);
         self.change_active(Some(i), now);
         Ok(())
     }
