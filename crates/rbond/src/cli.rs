@@ -23,6 +23,9 @@ pub enum Cmd {
         /// Where `<bond>` status files are kept (like /proc/net/bonding).
         #[arg(long, default_value = ctl::DEFAULT_RUN_DIR)]
         run_dir: PathBuf,
+        /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9469); off by default.
+        #[arg(long, value_name = "ADDR:PORT")]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Create a bond: `rbond add bond0 mode active-backup miimon 100`.
     Add {
@@ -85,6 +88,26 @@ pub enum Cmd {
     Down(crate::ifup::DownArgs),
     /// Validate the ifcfg configuration and print what `up` would do; changes nothing.
     Check(crate::ifup::CheckArgs),
+    /// Show the event log: link changes, failovers and their cause, enslave/release, options.
+    Events {
+        /// Only this bond's events.
+        bond: Option<String>,
+        /// Keep printing new events as they happen (until interrupted).
+        #[arg(long, short)]
+        follow: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every bond's metrics in the Prometheus text format (what --metrics serves).
+    Metrics,
+    /// Print a shell completion script: `rbond completions bash > /etc/bash_completion.d/rbond`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `rbond man > /usr/local/share/man/man8/rbond.8`.
+    Man,
 }
 
 /// Prints a daemon answer; a refusal becomes exit code 2.
@@ -117,7 +140,13 @@ pub fn run(cli: Cli) -> Result<i32> {
     let sock = ctl::socket_path(cli.socket.as_deref());
     let call = |r: Request| -> Result<i32> { finish(ctl::call(&sock, &r)?) };
     match cli.cmd {
-        Cmd::Daemon { run_dir } => {
+        Cmd::Daemon { run_dir, metrics } => {
+            crate::daemon::obs::init_tracing();
+            if let Some(addr) = metrics {
+                let bound = crate::daemon::metrics::spawn(addr, sock.clone())
+                    .map_err(|e| anyhow::anyhow!("--metrics {addr}: {e}"))?;
+                eprintln!("rbond: metrics on http://{bound}/metrics");
+            }
             crate::daemon::run(&sock, &run_dir)?;
             Ok(0)
         }
@@ -139,6 +168,16 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Up(a) => crate::ifup::up(&sock, &a),
         Cmd::Down(a) => crate::ifup::down(&sock, &a),
         Cmd::Check(a) => crate::ifup::check(&a),
+        Cmd::Events { bond, follow, json } => crate::top::events(&sock, bond, follow, json),
+        Cmd::Metrics => call(Request::Metrics),
+        Cmd::Completions { shell } => {
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rbond", &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::Man => {
+            clap_mangen::Man::new(man_command()).section("8").render(&mut std::io::stdout())?;
+            Ok(0)
+        }
     }
 }
 
@@ -149,4 +188,9 @@ fn print_options() {
         println!("{:<18} default {:<12} {}{}", o.name, o.default_text, o.help, unit);
         println!("{:<18} accepts {}", "", o.accepted());
     }
+}
+
+/// The clap definition as the man page shows it: section 8 (system administration).
+pub fn man_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command().name("rbond")
 }

@@ -4,3 +4,4 @@ pub mod cli;
 pub mod ctl;
 pub mod daemon;
 pub mod ifup;
+pub mod top;

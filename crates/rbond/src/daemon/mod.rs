@@ -4,6 +4,8 @@
 
 mod bond_rt;
 mod control;
+pub mod metrics;
+pub mod obs;
 
 pub use bond_rt::{log_line, BondRt};
 

@@ -53,11 +53,13 @@ pub struct LabConfig {
     pub bond_options: Vec<(String, String)>,
     /// The rbond binary that runs the daemons and the CLI.
     pub rbond_bin: PathBuf,
+    /// `--metrics` address of the host daemon (inside the host namespace; loopback is up).
+    pub host_metrics: Option<std::net::SocketAddr>,
 }
 
 impl LabConfig {
     pub fn new(mode: Mode, rbond_bin: impl Into<PathBuf>) -> LabConfig {
-        LabConfig { mode, slaves: 2, miimon: 100, bond_options: Vec::new(), rbond_bin: rbond_bin.into() }
+        LabConfig { mode, slaves: 2, miimon: 100, bond_options: Vec::new(), rbond_bin: rbond_bin.into(), host_metrics: None }
     }
 
     pub fn slaves(mut self, n: usize) -> Self {
@@ -67,6 +69,12 @@ impl LabConfig {
 
     pub fn miimon(mut self, ms: u32) -> Self {
         self.miimon = ms;
+        self
+    }
+
+    /// Serve the host daemon's metrics on `addr` in the host namespace.
+    pub fn metrics(mut self, addr: std::net::SocketAddr) -> Self {
+        self.host_metrics = Some(addr);
         self
     }
 
@@ -152,7 +160,13 @@ impl Lab {
                 topology::port_channel(d, &lab.sw, mode, miimon, &lab.ports)?;
             }
         }
-        let d = Daemon::start(&lab.host, &bin, &lab._dir.0, "host")?;
+        let metrics = lab.config.host_metrics.map(|a| a.to_string());
+        let mut extra = Vec::new();
+        if let Some(m) = &metrics {
+            lab.host.ip(&["link", "set", "lo", "up"])?;
+            extra = vec!["--metrics", m.as_str()];
+        }
+        let d = Daemon::start_with(&lab.host, &bin, &lab._dir.0, "host", &extra)?;
         lab.host_daemon = Some(d);
         let d = lab.host_daemon.as_ref().unwrap();
         topology::host_bond(d, &lab.host, mode, miimon, &lab.config.bond_options, &lab.slaves)?;
