@@ -86,6 +86,8 @@ fn failovers_are_counted_with_their_cause() {
 
     // The last slave goes: the bond has no active slave, which counts as a change too.
     b.release_named("eth0", now).unwrap();
+    run(&mut b, &mut now, 1800, &mut seen);
+    assert_eq!(seen[5], (Some(SlaveId(10)), None, FailoverCause::Released));
     let c = b.counters();
     assert_eq!(c.failovers, 6);
     assert_eq!(c.failovers_by_cause["released"], 2);

@@ -64,6 +64,12 @@ pub enum Cmd {
         bond: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Refresh in place every --interval ms until interrupted.
+        #[arg(long, short)]
+        watch: bool,
+        /// Refresh interval of --watch, in ms.
+        #[arg(long, default_value_t = 1000, requires = "watch")]
+        interval: u64,
     },
     /// List option names, values and defaults (the one option table).
     Options,
@@ -81,6 +87,9 @@ pub enum Cmd {
         /// Probe duration in seconds; every cable is pulled and plugged once in it.
         #[arg(long, default_value_t = 10)]
         duration: u64,
+        /// Draw per-slave throughput and probe loss over time, pulls and failovers marked (SVG).
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
     },
     /// Bring bonds up from ifcfg files (like ifup / service network start).
     Up(crate::ifup::UpArgs),
@@ -108,6 +117,17 @@ pub enum Cmd {
     },
     /// Print the man page (roff): `rbond man > /usr/local/share/man/man8/rbond.8`.
     Man,
+    /// Live per-slave throughput (packets/s, Mbit/s each way) and state, refreshed in place.
+    Top {
+        /// Only this bond.
+        bond: Option<String>,
+        /// Refresh interval in ms.
+        #[arg(long, default_value_t = 1000)]
+        interval: u64,
+        /// Stop after this many refreshes and print plainly (no screen control), e.g. for logs.
+        #[arg(long)]
+        count: Option<u64>,
+    },
 }
 
 /// Prints a daemon answer; a refusal becomes exit code 2.
@@ -157,13 +177,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Set { bond, option, value } => call(Request::Set { bond, option, value }),
         Cmd::Show { bond, option } => call(Request::Show { bond, option }),
         Cmd::ActiveSlave { bond, slave } => call(Request::ActiveSlave { bond, slave }),
-        Cmd::Status { bond, json } => call(Request::Status { bond, json }),
+        Cmd::Status { bond, json, watch: false, .. } => call(Request::Status { bond, json }),
+        Cmd::Status { bond, json, watch: true, interval } => crate::top::watch_status(&sock, bond, json, interval),
         Cmd::Options => {
             print_options();
             Ok(0)
         }
-        Cmd::Lab { mode, slaves, miimon, duration } => {
-            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration }).map(|_| 0)
+        Cmd::Lab { mode, slaves, miimon, duration, plot } => {
+            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration, plot }).map(|_| 0)
         }
         Cmd::Up(a) => crate::ifup::up(&sock, &a),
         Cmd::Down(a) => crate::ifup::down(&sock, &a),
@@ -174,6 +195,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rbond", &mut std::io::stdout());
             Ok(0)
         }
+        Cmd::Top { bond, interval, count } => crate::top::top(&sock, bond, interval, count),
         Cmd::Man => {
             clap_mangen::Man::new(man_command()).section("8").render(&mut std::io::stdout())?;
             Ok(0)

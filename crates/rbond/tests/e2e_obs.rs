@@ -261,3 +261,72 @@ fn prometheus_parser_rejects_what_prometheus_would() {
         assert!(std::panic::catch_unwind(|| parse_prometheus(bad)).is_err(), "accepted {bad:?}");
     }
 }
+
+/// Columns of `pix` where at least `min` pixels are close to `rgb`.
+fn columns_with(pix: &resvg::tiny_skia::Pixmap, rgb: (u8, u8, u8), min: usize) -> Vec<u32> {
+    (0..pix.width())
+        .filter(|&x| {
+            (0..pix.height())
+                .filter(|&y| {
+                    let p = pix.pixel(x, y).unwrap();
+                    (p.red() as i32 - rgb.0 as i32).abs() < 40
+                        && (p.green() as i32 - rgb.1 as i32).abs() < 40
+                        && (p.blue() as i32 - rgb.2 as i32).abs() < 40
+                        && p.alpha() > 200
+                })
+                .count()
+                >= min
+        })
+        .collect()
+}
+
+/// Groups of adjacent columns: one per drawn vertical line.
+fn runs(cols: &[u32]) -> usize {
+    cols.windows(2).filter(|w| w[1] > w[0] + 3).count() + usize::from(!cols.is_empty())
+}
+
+#[test]
+fn lab_plot_shows_the_pulls_and_failovers() {
+    if !root_or_skip() {
+        return;
+    }
+    let _slot = Slot::take();
+    let dir = std::env::temp_dir().join(format!("rbt-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("lab.svg");
+    let out = std::process::Command::new(rbond_bin())
+        .args(["lab", "--duration", "4", "--plot"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("plot written to {}", svg.display())), "{stdout}");
+
+    // Valid SVG: usvg parses it; rendered to PNG with resvg.
+    let data = std::fs::read(&svg).unwrap();
+    let tree = resvg::usvg::Tree::from_data(&data, &resvg::usvg::Options::default()).expect("a valid SVG");
+    let size = tree.size().to_int_size();
+    let mut pix = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
+    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pix.as_mut());
+    let png = dir.join("lab.png");
+    pix.save_png(&png).unwrap();
+    let reread = resvg::tiny_skia::Pixmap::load_png(&png).unwrap();
+    assert_eq!((reread.width(), reread.height()), (1000, 600));
+
+    // Two cables pulled and plugged: two red and two green lines (in both panels, so at
+    // least 200 pixels high), one blue mark (the panels' top fifth) per failover, both
+    // slaves' lines drawn.
+    let pulls = columns_with(&reread, (220, 0, 0), 200);
+    let plugs = columns_with(&reread, (0, 160, 0), 200);
+    let failovers = columns_with(&reread, (0, 0, 230), 40);
+    assert_eq!(runs(&pulls), 2, "pull lines at {pulls:?}");
+    assert_eq!(runs(&plugs), 2, "plug lines at {plugs:?}");
+    assert!(runs(&failovers) >= 2, "failover lines at {failovers:?}");
+    // The first failover follows the first pull, within the MII monitor's reaction time.
+    assert!(failovers[0] + 2 >= pulls[0] && failovers[0] < pulls[0] + 40, "pull {pulls:?} failover {failovers:?}");
+    for rgb in [(120, 0, 160), (0, 150, 170)] {
+        assert!(columns_with(&reread, rgb, 1).len() > 100, "slave line {rgb:?} missing");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -165,9 +165,9 @@ impl Bond {
         }
         self.reselect(now);
         if self.counters.released.is_some() {
-            // No slave took over: the active slave changed to none, counted (no action: the
-            // driver learns of the release from its own call).
-            self.count_failover(None, false, None);
+            // No slave took over: the active slave changed from the released one to none.
+            let (cause, old) = self.count_failover(None, false, None);
+            self.actions.push_back(Action::ActiveChanged { old, new: None, cause });
         }
         self.update_carrier();
     }

@@ -8,6 +8,7 @@
 //! The same building blocks (`Lab`) drive the end-to-end tests.
 
 pub mod netns;
+pub mod plot;
 pub mod probe;
 pub mod report;
 pub mod topology;
@@ -35,11 +36,13 @@ pub struct LabArgs {
     pub miimon: u32,
     /// Probe duration in seconds, during which every cable is pulled and plugged once.
     pub duration: u64,
+    /// Draw the run (per-slave throughput, probe loss, pulls and failovers) as SVG here.
+    pub plot: Option<PathBuf>,
 }
 
 impl Default for LabArgs {
     fn default() -> Self {
-        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10 }
+        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, plot: None }
     }
 }
 
@@ -423,11 +426,15 @@ pub fn run(args: LabArgs) -> Result<()> {
     let seg = total / (2 * n as u32 + 1);
     let handle = lab.start_probe(ProbeConfig::new(total), Some(stop.clone()))?;
     let t0 = Instant::now();
+    let t0_wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let sampler = args.plot.as_ref().map(|_| plot::Sampler::start(lab.host_daemon().socket.clone(), topology::HOST_BOND, t0));
+    let mut marks = Vec::new();
     let mut phases = vec![report::Phase { name: "all cables in".into(), from: Duration::ZERO, to: seg }];
     for k in 0..n {
         let (pull_at, plug_at) = (seg * (2 * k as u32 + 1), seg * (2 * k as u32 + 2));
         sleep_until(t0 + pull_at, &stop)?;
         lab.pull(k)?;
+        marks.push(plot::Mark { at: t0.elapsed(), kind: plot::MarkKind::Pull, label: format!("pull {}", lab.slaves()[k]) });
         println!("t={:.1}s: pulled cable {} ({} at the switch, {} at the host)", t0.elapsed().as_secs_f64(), k, lab.ports()[k], lab.slaves()[k]);
         // Half a segment later the MII monitor has acted: show what the bond made of it.
         sleep_until(t0 + pull_at + seg / 2, &stop)?;
@@ -437,6 +444,7 @@ pub fn run(args: LabArgs) -> Result<()> {
         print_section(&format!("status with cable {k} pulled"), &lab.status()?);
         sleep_until(t0 + plug_at, &stop)?;
         lab.plug(k)?;
+        marks.push(plot::Mark { at: t0.elapsed(), kind: plot::MarkKind::Plug, label: format!("plug {}", lab.slaves()[k]) });
         println!("t={:.1}s: plugged cable {k} back in", t0.elapsed().as_secs_f64());
         phases.push(report::Phase { name: format!("{} pulled", lab.ports()[k]), from: pull_at, to: plug_at });
         phases.push(report::Phase {
@@ -462,5 +470,17 @@ pub fn run(args: LabArgs) -> Result<()> {
         .collect();
     print_section("slave counters during the probe", &report::counter_table(&rows));
     print_section("report", &report::probe_table(&result, &phases));
+    if let (Some(path), Some(sampler)) = (&args.plot, sampler) {
+        marks.extend(plot::failover_marks(&lab.host_daemon().socket, topology::HOST_BOND, t0_wall));
+        let data = plot::PlotData {
+            title: format!("rbond lab: bond0 {}, {} slaves, miimon {} ms", mode.name(), n, args.miimon),
+            samples: sampler.finish(),
+            loss: plot::loss_series(&result, Duration::from_millis(100)),
+            marks,
+            duration: total,
+        };
+        plot::render(path, &data)?;
+        println!("plot written to {}", path.display());
+    }
     Ok(())
 }
