@@ -330,3 +330,60 @@ fn lab_plot_shows_the_pulls_and_failovers() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn top_and_watch_show_the_live_bond() {
+    if !root_or_skip() {
+        return;
+    }
+    let lab = build(config(Mode::ActiveBackup).miimon(100));
+    let active = lab.active_slave().unwrap().expect("an active slave");
+    let backup = lab.slaves().iter().find(|s| **s != active).unwrap().clone();
+    let sock = lab.host_daemon().socket.clone();
+
+    // `rbond top --count 3` while the 1 ms probe runs: ~1000 packets/s each way on the
+    // active slave, none sent on the backup.
+    let probe = lab.start_probe(ProbeConfig::new(Duration::from_millis(2500)), None).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = std::process::Command::new(rbond_bin())
+        .arg("--socket")
+        .arg(&sock)
+        .args(["top", "bond0", "--count", "3", "--interval", "500"])
+        .output()
+        .unwrap();
+    probe.wait().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(out.status.success());
+    assert!(!text.contains('\x1b'), "--count prints plainly");
+    let rows: Vec<Vec<&str>> = text.lines().filter(|l| l.starts_with("bond0 ")).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 6, "3 tables of 2 slaves");
+    for r in &rows {
+        let tx: f64 = r[6].parse().unwrap();
+        if r[1] == active {
+            assert_eq!(r[3], "active*");
+            assert!((700.0..1300.0).contains(&tx), "active tx {tx}/s: {r:?}");
+            assert!(r[4].parse::<f64>().unwrap() > 700.0, "active rx: {r:?}");
+        } else {
+            assert_eq!((r[1], r[3]), (backup.as_str(), "backup"));
+            assert!(tx < 5.0, "backup tx: {r:?}");
+        }
+    }
+
+    // `rbond status --watch`: the status redrawn in place (clear + home) until stopped.
+    let mut child = std::process::Command::new(rbond_bin())
+        .arg("--socket")
+        .arg(&sock)
+        .args(["status", "bond0", "--watch", "--interval", "200"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let frames = text.matches("\x1b[H\x1b[2J").count();
+    assert!((3..=7).contains(&frames), "{frames} redraws in 1.1 s at 200 ms");
+    assert_eq!(text.matches("Currently Active Slave: ").count(), frames);
+    teardown(lab);
+}
