@@ -243,6 +243,10 @@ fn metrics_events_and_aliases_follow_a_cable_pull() {
     assert_eq!(alias_of(&lab, &first).as_deref(), Some("cable one"));
     let evs = rbond_ok(&lab, &["events", "--json"]);
     assert_eq!(evs.lines().filter(|l| l.contains("\"kind\":\"release\"")).count(), 2, "{evs}");
+    // Releasing the active slave with no other slave up: a failover to none, naming it.
+    rbond_ok(&lab, &["release", "bond0", &other]);
+    let last: serde_json::Value = serde_json::from_str(rbond_ok(&lab, &["events", "--json"]).lines().last().unwrap()).unwrap();
+    assert_eq!((&last["kind"], &last["from"], &last["to"], &last["cause"]), (&"failover".into(), &other.as_str().into(), &"none".into(), &"released".into()));
     teardown(lab);
 }
 

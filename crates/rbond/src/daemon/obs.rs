@@ -149,6 +149,9 @@ pub struct BondObs {
     orig_alias: Vec<(u32, Option<String>)>,
     /// The names of the slaves seen last (a released slave is named in its events).
     names: Vec<(SlaveId, String)>,
+    /// The names before the last change of the slave set: a failover caused by a release is
+    /// reported after `sync` has already seen the slave go.
+    prev_names: Vec<(SlaveId, String)>,
     scratch: Vec<SlaveSeen>,
 }
 
@@ -165,10 +168,10 @@ impl BondObs {
     /// The core changed the active slave, for `cause`.
     /// Call `sync` first, so the link change that caused it is logged before.
     pub fn active_changed(&mut self, core: &Bond, old: Option<SlaveId>, new: Option<SlaveId>, cause: FailoverCause) {
-        let names = &self.names;
+        let known = |id: SlaveId| self.names.iter().chain(&self.prev_names).find(|(i, _)| *i == id).map(|(_, n)| n.clone());
         let name = |id: Option<SlaveId>| -> Option<String> {
             let id = id?;
-            core.slave(id).map(|s| s.name.clone()).or_else(|| names.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone()))
+            core.slave(id).map(|s| s.name.clone()).or_else(|| known(id))
         };
         let (from, to) = (name(old), name(new));
         let msg = format!(
@@ -222,7 +225,7 @@ impl BondObs {
             }
         }
         if self.seen.len() != self.scratch.len() || self.seen.iter().zip(&self.scratch).any(|(a, b)| a.id != b.id) {
-            self.names = core.slaves().iter().map(|s| (s.id, s.name.clone())).collect();
+            self.prev_names = std::mem::replace(&mut self.names, core.slaves().iter().map(|s| (s.id, s.name.clone())).collect());
         }
         std::mem::swap(&mut self.seen, &mut self.scratch);
         self.active = active;
