@@ -299,7 +299,12 @@ pub fn status_json(b: &BondRt) -> serde_json::Value {
 /// systemd.exec(5)), stderr otherwise, as kernel-style lines (`bond0: (slave eth0): ...`).
 pub fn init_tracing() {
     use tracing_subscriber::layer::SubscriberExt;
-    let journald = if std::env::var_os("JOURNAL_STREAM").is_some() { tracing_journald::layer().ok() } else { None };
+    // Journal fields RBOND_BOND, RBOND_KIND, RBOND_SLAVE, ... (`journalctl RBOND_KIND=failover`).
+    let journald = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        tracing_journald::layer().ok().map(|l| l.with_field_prefix(Some("RBOND".into())))
+    } else {
+        None
+    };
     let stderr = journald.is_none().then_some(KernelLines);
     let sub = tracing_subscriber::registry().with(journald).with(stderr);
     let _ = tracing::subscriber::set_global_default(sub);
