@@ -12,6 +12,7 @@
 //! collector's (number of slaves, and of slaves whose MII status is up, per `master`), so
 //! existing dashboards and alerts work unchanged; everything else is `rbond_*`.
 
+use super::obs::SlaveCounters;
 use super::BondRt;
 use crate::ctl::{self, Request};
 use rbond_core::LinkState;
@@ -45,10 +46,41 @@ impl Out {
 const LACP_BITS: [&str; 8] =
     ["activity", "timeout", "aggregation", "synchronization", "collecting", "distributing", "defaulted", "expired"];
 
+/// What one bond's metrics are made of: the status model, the core's counters and the
+/// data path's.
+pub struct BondView {
+    pub status: rbond_core::status::BondStatus,
+    pub counters: rbond_core::bond::CountersView,
+    /// Per slave (in slave order): name and data-path counters.
+    pub slaves: Vec<(String, SlaveCounters)>,
+    pub tx_frames: u64,
+    pub tx_dropped: u64,
+    pub rx_frames: u64,
+}
+
+impl BondView {
+    pub fn of(b: &BondRt) -> BondView {
+        BondView {
+            status: b.core.status(),
+            counters: b.core.counters(),
+            slaves: b.slaves.iter().map(|s| (s.name.clone(), s.ctr)).collect(),
+            tx_frames: b.tx_frames,
+            tx_dropped: b.tx_dropped,
+            rx_frames: b.rx_frames,
+        }
+    }
+}
+
 /// Every bond of the daemon in the Prometheus text format.
-pub fn render<'a>(bonds: impl Iterator<Item = &'a BondRt> + Clone) -> String {
+pub fn render<'a>(bonds: impl Iterator<Item = &'a BondRt>) -> String {
+    render_views(&bonds.map(BondView::of).collect::<Vec<_>>())
+}
+
+/// The text format of these bonds (families in a fixed order, each family's samples
+/// together, as the format requires).
+pub fn render_views(views: &[BondView]) -> String {
     let mut o = Out(String::new());
-    let statuses: Vec<_> = bonds.clone().map(|b| (b, b.core.status(), b.core.counters())).collect();
+    let statuses: Vec<_> = views.iter().map(|v| (v, &v.status, &v.counters)).collect();
 
     o.family("node_bonding_slaves", "gauge", "Number of configured slaves per bonding interface.");
     for (_, st, _) in &statuses {
@@ -69,7 +101,8 @@ pub fn render<'a>(bonds: impl Iterator<Item = &'a BondRt> + Clone) -> String {
     }
     o.family("rbond_active_slave", "gauge", "1 for the bond's current active slave (modes active-backup, balance-tlb, balance-alb).");
     for (_, st, _) in &statuses {
-        if let Some(a) = &st.active_slave {
+        // Shown where /proc shows "Currently Active Slave" (modes 1, 5, 6).
+        if let Some(a) = st.active_slave.as_ref().filter(|_| st.mode.uses_primary()) {
             o.sample("rbond_active_slave", &[("master", &st.bond), ("slave", a)], 1);
         }
     }
@@ -97,7 +130,7 @@ pub fn render<'a>(bonds: impl Iterator<Item = &'a BondRt> + Clone) -> String {
             o.sample("rbond_slave_link_failures_total", &[("master", &st.bond), ("slave", &s.name)], s.link_failure_count);
         }
     }
-    type Get = fn(&super::obs::SlaveCounters) -> u64;
+    type Get = fn(&SlaveCounters) -> u64;
     let dp: [(&str, &str, Get); 9] = [
         ("rbond_slave_rx_packets_total", "Frames received on the slave.", |c| c.rx_packets),
         ("rbond_slave_rx_bytes_total", "Bytes received on the slave (Ethernet header on).", |c| c.rx_bytes),
@@ -112,8 +145,8 @@ pub fn render<'a>(bonds: impl Iterator<Item = &'a BondRt> + Clone) -> String {
     for (name, help, get) in dp {
         o.family(name, "counter", help);
         for (b, st, _) in &statuses {
-            for s in &b.slaves {
-                o.sample(name, &[("master", &st.bond), ("slave", &s.name)], get(&s.ctr));
+            for (slave, c) in &b.slaves {
+                o.sample(name, &[("master", &st.bond), ("slave", slave)], get(c));
             }
         }
     }
@@ -135,6 +168,15 @@ pub fn render<'a>(bonds: impl Iterator<Item = &'a BondRt> + Clone) -> String {
         for s in &st.slaves {
             if let Some(id) = s.ad.as_ref().and_then(|a| a.aggregator_id) {
                 o.sample("rbond_lacp_aggregator_id", &[("master", &st.bond), ("slave", &s.name)], id);
+            }
+        }
+    }
+    o.family("rbond_lacp_churned_total", "counter", "802.3ad: churn detections per port (IEEE 802.1AX churn detection machines), for the actor and the partner.");
+    for (_, st, _) in &statuses {
+        for s in &st.slaves {
+            let Some(ad) = &s.ad else { continue };
+            for (who, n) in [("actor", ad.actor_churned_count), ("partner", ad.partner_churned_count)] {
+                o.sample("rbond_lacp_churned_total", &[("master", &st.bond), ("slave", &s.name), ("who", who)], n);
             }
         }
     }
@@ -204,6 +246,50 @@ fn serve(mut conn: TcpStream, socket: &std::path::Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use rbond_core::bond::Bond;
+    use rbond_core::status::{LacpPduDetails, SlaveAdInfo};
+    use rbond_core::{Duplex, LinkObservation, MacAddr, SlaveId};
+
+    fn details(state: u8) -> LacpPduDetails {
+        LacpPduDetails { system_priority: 65535, system_mac: MacAddr([2, 0, 0, 0, 0, 9]), key: 9, port_priority: 255, port_number: 1, port_state: state }
+    }
+
+    #[test]
+    fn an_8023ad_bond_exposes_lacp_bits_and_churn() {
+        let mut b = Bond::new("bond1", MacAddr([2, 0, 0, 0, 0, 1]), "6.1");
+        b.set_option("mode", "802.3ad", 0).unwrap();
+        b.set_option("miimon", "100", 0).unwrap();
+        let up = LinkObservation { admin_up: true, carrier: true, speed_mbps: Some(1000), duplex: Duplex::Full };
+        b.enslave(SlaveId(5), "eth0", MacAddr([2, 0, 0, 0, 1, 1]), up, 0).unwrap();
+        b.set_admin_up(true, 0);
+        let mut status = b.status();
+        // Actor: activity, aggregation, in sync, collecting, distributing (0x3d); partner
+        // the same plus short timeout (0x3f); as an 802.1AX port in the distributing state.
+        status.slaves[0].ad = Some(SlaveAdInfo {
+            aggregator_id: Some(1),
+            actor_churn_state: "none",
+            partner_churn_state: "churned",
+            actor_churned_count: 0,
+            partner_churned_count: 2,
+            actor: details(0x3d),
+            partner: details(0x3f),
+        });
+        let v = BondView { status, counters: b.counters(), slaves: vec![("eth0".into(), SlaveCounters::default())], tx_frames: 0, tx_dropped: 0, rx_frames: 0 };
+        let text = render_views(&[v]);
+        let has = |l: &str| assert!(text.lines().any(|x| x == l), "missing {l:?} in\n{text}");
+        has("rbond_bond_info{master=\"bond1\",mode=\"802.3ad\"} 1");
+        has("rbond_lacp_aggregator_id{master=\"bond1\",slave=\"eth0\"} 1");
+        has("rbond_lacp_actor_state{master=\"bond1\",slave=\"eth0\",bit=\"activity\"} 1");
+        has("rbond_lacp_actor_state{master=\"bond1\",slave=\"eth0\",bit=\"timeout\"} 0");
+        has("rbond_lacp_actor_state{master=\"bond1\",slave=\"eth0\",bit=\"distributing\"} 1");
+        has("rbond_lacp_actor_state{master=\"bond1\",slave=\"eth0\",bit=\"expired\"} 0");
+        has("rbond_lacp_partner_state{master=\"bond1\",slave=\"eth0\",bit=\"timeout\"} 1");
+        has("rbond_lacp_churned_total{master=\"bond1\",slave=\"eth0\",who=\"partner\"} 2");
+        assert_eq!(text.matches("rbond_lacp_actor_state{").count(), 8);
+        // No active slave gauge in 802.3ad (the kernel has no curr_active_slave there).
+        assert!(!text.contains("rbond_active_slave{"));
+    }
 
     #[test]
     fn labels_are_escaped() {

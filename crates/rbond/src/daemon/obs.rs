@@ -241,6 +241,16 @@ impl BondObs {
     }
 }
 
+/// A bond that goes away without its slaves being released one by one (a panic unwinding
+/// the event loop) still gives the slaves their aliases back.
+impl Drop for BondObs {
+    fn drop(&mut self) {
+        for (ix, orig) in self.orig_alias.drain(..) {
+            let _ = netlink::set_alias(ix, orig.as_deref().unwrap_or(""));
+        }
+    }
+}
+
 /// `rbond bond0 active-backup, active eth0`: the mode and who carries the traffic.
 pub fn bond_alias(core: &Bond) -> String {
     let mode = core.opts().mode;
