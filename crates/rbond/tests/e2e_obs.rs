@@ -391,5 +391,42 @@ fn top_and_watch_show_the_live_bond() {
     let frames = text.matches("\x1b[H\x1b[2J").count();
     assert!((2..=7).contains(&frames), "{frames} redraws in 1.1 s at 200 ms");
     assert_eq!(text.matches("Currently Active Slave: ").count(), frames);
+
+    // `rbond events --follow --json` prints what happens after it started.
+    let mut child = std::process::Command::new(rbond_bin())
+        .arg("--socket")
+        .arg(&sock)
+        .args(["events", "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    rbond_ok(&lab, &["set", "bond0", "primary", &backup]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline && !seen.iter().any(|l: &String| l.contains("\"kind\":\"option\"")) {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(l);
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let kinds: Vec<serde_json::Value> = seen.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The history first (create, enslaves ...), then the new events: the primary's takeover
+    // (a reselection) and the option write.
+    assert_eq!(kinds[0]["kind"], "create", "{seen:?}");
+    let fo = kinds.iter().position(|e| e["kind"] == "failover" && e["cause"] == "reselect").expect("the reselection");
+    assert_eq!((&kinds[fo]["from"], &kinds[fo]["to"]), (&active.as_str().into(), &backup.as_str().into()));
+    assert!(kinds.iter().any(|e| e["kind"] == "option" && e["to"] == backup.as_str()), "{seen:?}");
     teardown(lab);
 }
