@@ -430,3 +430,41 @@ fn top_and_watch_show_the_live_bond() {
     assert!(kinds.iter().any(|e| e["kind"] == "option" && e["to"] == backup.as_str()), "{seen:?}");
     teardown(lab);
 }
+
+#[test]
+fn netlink_sets_reads_and_clears_an_alias() {
+    if !root_or_skip() {
+        return;
+    }
+    use rbond::lab::netns::{unique_id, Netns};
+    use rbond::sys::netlink;
+    let ns = Netns::new(&unique_id(), "alias").unwrap();
+    ns.ip(&["link", "add", "rbtal0", "type", "veth", "peer", "name", "rbtal1"]).unwrap();
+    let shown = |ns: &Netns| ns.ip(&["-o", "link", "show", "dev", "rbtal0"]).unwrap();
+    let long = "x".repeat(300);
+    let h = ns.spawn_thread(move || {
+        let ix = netlink::link_by_name("rbtal0")?.expect("the veth").index;
+        let none = netlink::alias(ix)?;
+        netlink::set_alias(ix, "rbond slave of bond0 (backup)")?;
+        let set = netlink::alias(ix)?;
+        // Longer than the kernel's IFALIASZ - 1: cut, not refused.
+        netlink::set_alias(ix, &long)?;
+        let cut = netlink::alias(ix)?.map(|a| a.len());
+        netlink::set_alias(ix, "ünïcode ok")?;
+        let utf8 = netlink::alias(ix)?;
+        Ok((ix, none, set, cut, utf8))
+    });
+    let (ix, none, set, cut, utf8) = h.join().unwrap().unwrap();
+    assert_eq!(none, None);
+    assert_eq!(set.as_deref(), Some("rbond slave of bond0 (backup)"));
+    assert_eq!(cut, Some(255));
+    assert_eq!(utf8.as_deref(), Some("ünïcode ok"));
+    assert!(shown(&ns).contains("alias ünïcode ok"), "{}", shown(&ns));
+    // An empty alias removes it; an unknown interface reads as none.
+    let h = ns.spawn_thread(move || {
+        netlink::set_alias(ix, "")?;
+        Ok((netlink::alias(ix)?, netlink::alias(999_999)?))
+    });
+    assert_eq!(h.join().unwrap().unwrap(), (None, None));
+    assert!(!shown(&ns).contains("alias"), "{}", shown(&ns));
+}
