@@ -145,7 +145,7 @@ fn alb_arp_replies_teach_each_client_another_slave() {
     reply.extend_from_slice(&cip(2).octets());
     reply.extend_from_slice(&perm(0).0);
     reply.extend_from_slice(&BOND_IP.octets());
-    assert_eq!(b.rx(id(0), &reply, 50), RxDecision::Deliver);
+    assert_eq!(b.rx(id(0), &mut reply, 50), RxDecision::Deliver);
 }
 
 #[test]
@@ -153,14 +153,13 @@ fn alb_receives_each_slaves_own_mac_and_hands_it_to_the_bond() {
     let (mut b, _) = bond("balance-alb", 2, &[]);
     // eth1 (not active) receives a frame for its own MAC: delivered, with the bond MAC.
     let mut f = from_client(0, perm(1));
-    assert_eq!(b.rx(id(1), &f, 10), RxDecision::Deliver);
-    b.rx_fixup(id(1), &mut f);
+    assert_eq!(b.rx(id(1), &mut f, 10), RxDecision::Deliver);
     assert_eq!(f[0..6], b.mac().0);
     // A copy for eth1's MAC flooded to eth0 is not eth0's: dropped, so no duplicate.
-    assert_eq!(b.rx(id(0), &from_client(0, perm(1)), 10), RxDecision::Drop);
+    assert_eq!(b.rx(id(0), &mut from_client(0, perm(1)), 10), RxDecision::Drop);
     // Broadcast only on the active slave.
-    assert_eq!(b.rx(id(1), &from_client(0, MacAddr::BROADCAST), 10), RxDecision::Drop);
-    assert_eq!(b.rx(id(0), &from_client(0, MacAddr::BROADCAST), 10), RxDecision::Deliver);
+    assert_eq!(b.rx(id(1), &mut from_client(0, MacAddr::BROADCAST), 10), RxDecision::Drop);
+    assert_eq!(b.rx(id(0), &mut from_client(0, MacAddr::BROADCAST), 10), RxDecision::Deliver);
 }
 
 #[test]
@@ -183,8 +182,7 @@ fn alb_failover_swaps_macs_and_the_active_slave_receives_for_the_failed_one() {
     assert_eq!(learning(&a), vec![(id(1), perm(0)), (id(1), perm(1))]);
     // Clients still sending to eth1's old MAC reach the bond through eth1.
     let mut g = from_client(0, perm(1));
-    assert_eq!(b.rx(id(1), &g, 1100), RxDecision::Deliver);
-    b.rx_fixup(id(1), &mut g);
+    assert_eq!(b.rx(id(1), &mut g, 1100), RxDecision::Deliver);
     assert_eq!(g[0..6], perm(0).0);
     // Client 1 (on eth1) is updated with eth1's new MAC, and client 0 (on the failed eth0)
     // moved to eth1: at the next tick (no ARP request from the bond is pending), then again

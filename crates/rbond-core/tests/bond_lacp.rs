@@ -53,7 +53,7 @@ impl Net {
                     Action::SendFrame { slave, frame } => {
                         self.left_sent.push(slave.0);
                         if let Some(&(_, r)) = self.cables.iter().find(|c| c.0 == slave.0) {
-                            self.r.rx(SlaveId(r), &frame, self.now);
+                            self.r.rx(SlaveId(r), &mut frame.clone(), self.now);
                             moved = true;
                         }
                     }
@@ -67,7 +67,7 @@ impl Net {
                         continue;
                     }
                     if let Some(&(l, _)) = self.cables.iter().find(|c| c.1 == slave.0) {
-                        self.l.rx(SlaveId(l), &frame, self.now);
+                        self.l.rx(SlaveId(l), &mut frame.clone(), self.now);
                         moved = true;
                     }
                 }

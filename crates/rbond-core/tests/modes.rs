@@ -133,7 +133,7 @@ impl Decide for Bond {
         }
     }
     fn rx_verdict(&mut self, i: usize, f: &[u8], now: u64) -> RxVerdict {
-        match self.rx(SlaveId(i as u32), f, now) {
+        match self.rx(SlaveId(i as u32), &mut f.to_vec(), now) {
             RxDecision::Deliver => RxVerdict::Deliver,
             RxDecision::Drop => RxVerdict::Drop,
             RxDecision::Consumed => RxVerdict::Lacp,
@@ -379,7 +379,7 @@ impl BackToBack {
             while let Some(a) = self.left.poll_action() {
                 if let Action::SendFrame { slave, frame } = a {
                     if let Some(&(_, r)) = self.cables.iter().find(|c| c.0 == slave.0) {
-                        self.right.rx(SlaveId(r), &frame, self.now);
+                        self.right.rx(SlaveId(r), &mut frame.clone(), self.now);
                         moved = true;
                     }
                 }
@@ -387,7 +387,7 @@ impl BackToBack {
             while let Some(a) = self.right.poll_action() {
                 if let Action::SendFrame { slave, frame } = a {
                     if let Some(&(l, _)) = self.cables.iter().find(|c| c.1 == slave.0) {
-                        self.left.rx(SlaveId(l), &frame, self.now);
+                        self.left.rx(SlaveId(l), &mut frame.clone(), self.now);
                         moved = true;
                     }
                 }

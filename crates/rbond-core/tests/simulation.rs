@@ -165,7 +165,8 @@ impl Sim {
                         }
                         Event::Rx(frame) => {
                             let id = self.bond.slave_id(&slave).expect("rx on a slave");
-                            let v = self.bond.rx(id, &frame, self.now);
+                            let mut frame = frame;
+                            let v = self.bond.rx(id, &mut frame, self.now);
                             self.rx.push((self.now, slave, v));
                         }
                     }

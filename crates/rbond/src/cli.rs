@@ -28,6 +28,9 @@ pub enum Cmd {
         /// namespace's dir, /run/rbond/ns-<inode of /proc/self/ns/net>]
         #[arg(long)]
         run_dir: Option<PathBuf>,
+        /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9469); off by default.
+        #[arg(long, value_name = "ADDR:PORT")]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Create a bond: `rbond add bond0 mode active-backup miimon 100`.
     Add {
@@ -72,6 +75,12 @@ pub enum Cmd {
         bond: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Refresh in place every --interval ms until interrupted.
+        #[arg(long, short)]
+        watch: bool,
+        /// Refresh interval of --watch, in ms.
+        #[arg(long, default_value_t = 1000, requires = "watch")]
+        interval: u64,
     },
     /// List option names, values and defaults (the one option table).
     Options,
@@ -99,6 +108,9 @@ pub enum Cmd {
         /// detection, loss at a cable pull); see scripts/bench-lacp.sh.
         #[arg(long)]
         bench: bool,
+        /// Draw per-slave throughput and probe loss over time, pulls and failovers marked (SVG).
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
     },
     /// Bring bonds up from ifcfg files (like ifup / service network start).
     Up(crate::ifup::UpArgs),
@@ -111,9 +123,40 @@ pub enum Cmd {
     Cleanup {
         /// Only this bond.
         bond: Option<String>,
-        /// Run dir of the dead daemon [default: $RBOND_RUN_DIR or /run/rbond]
+        /// Run dir of the dead daemon [default: $RBOND_RUN_DIR, else this namespace's /run/rbond/ns-<inode>]
         #[arg(long)]
         run_dir: Option<PathBuf>,
+    },
+    /// Show the event log: link changes, failovers and their cause, enslave/release, options.
+    Events {
+        /// Only this bond's events.
+        bond: Option<String>,
+        /// Keep printing new events as they happen (until interrupted).
+        #[arg(long, short)]
+        follow: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every bond's metrics in the Prometheus text format (what --metrics serves).
+    Metrics,
+    /// Print a shell completion script: `rbond completions bash > /etc/bash_completion.d/rbond`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `rbond man > /usr/local/share/man/man8/rbond.8`.
+    Man,
+    /// Live per-slave throughput (packets/s, Mbit/s each way) and state, refreshed in place.
+    Top {
+        /// Only this bond.
+        bond: Option<String>,
+        /// Refresh interval in ms.
+        #[arg(long, default_value_t = 1000)]
+        interval: u64,
+        /// Stop after this many refreshes and print plainly (no screen control), e.g. for logs.
+        #[arg(long)]
+        count: Option<u64>,
     },
 }
 
@@ -160,7 +203,13 @@ pub fn run(cli: Cli) -> Result<i32> {
     let sock = ctl::socket_path(cli.socket.as_deref());
     let call = |r: Request| -> Result<i32> { finish(ctl::call(&sock, &r)?) };
     match cli.cmd {
-        Cmd::Daemon { run_dir } => {
+        Cmd::Daemon { run_dir, metrics } => {
+            crate::daemon::obs::init_tracing();
+            if let Some(addr) = metrics {
+                let bound = crate::daemon::metrics::spawn(addr, sock.clone())
+                    .map_err(|e| anyhow::anyhow!("--metrics {addr}: {e}"))?;
+                eprintln!("rbond: metrics on http://{bound}/metrics");
+            }
             crate::daemon::run(&sock, &run_dir.unwrap_or_else(ctl::default_run_dir))?;
             Ok(0)
         }
@@ -184,13 +233,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Set { bond, option, value } => call(Request::Set { bond, option, value }),
         Cmd::Show { bond, option } => call(Request::Show { bond, option }),
         Cmd::ActiveSlave { bond, slave } => call(Request::ActiveSlave { bond, slave }),
-        Cmd::Status { bond, json } => call(Request::Status { bond, json }),
+        Cmd::Status { bond, json, watch: false, .. } => call(Request::Status { bond, json }),
+        Cmd::Status { bond, json, watch: true, interval } => crate::top::watch_status(&sock, bond, json, interval),
         Cmd::Options => {
             print_options();
             Ok(0)
         }
-        Cmd::Lab { mode, slaves, miimon, duration, switch, lacp_rate, bench } => {
-            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration, switch, lacp_rate, bench }).map(|_| 0)
+        Cmd::Lab { mode, slaves, miimon, duration, switch, lacp_rate, bench, plot } => {
+            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration, switch, lacp_rate, bench, plot }).map(|_| 0)
         }
         Cmd::Up(a) => crate::ifup::up(&sock, &a),
         Cmd::Down(a) => crate::ifup::down(&sock, &a),
@@ -204,6 +254,17 @@ pub fn run(cli: Cli) -> Result<i32> {
             if !crate::cleanup::cleanup(&run_dir, bond.as_deref(), &live)? {
                 println!("nothing to clean up (no state files in {})", state_dir(&run_dir));
             }
+            Ok(0)
+        }
+        Cmd::Events { bond, follow, json } => crate::top::events(&sock, bond, follow, json),
+        Cmd::Metrics => call(Request::Metrics),
+        Cmd::Completions { shell } => {
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rbond", &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::Top { bond, interval, count } => crate::top::top(&sock, bond, interval, count),
+        Cmd::Man => {
+            clap_mangen::Man::new(man_command()).section("8").render(&mut std::io::stdout())?;
             Ok(0)
         }
     }
@@ -220,4 +281,9 @@ fn print_options() {
         println!("{:<18} default {:<12} {}{}", o.name, o.default_text, o.help, unit);
         println!("{:<18} accepts {}", "", o.accepted());
     }
+}
+
+/// The clap definition as the man page shows it: section 8 (system administration).
+pub fn man_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command().name("rbond")
 }

@@ -105,6 +105,15 @@ pub enum Request {
     Status { bond: Option<String>, json: bool },
     /// Names of the bonds (like /sys/class/net/bonding_masters).
     List,
+    /// The event log after event `since` (0: all it holds), of one bond or all: a JSON array.
+    Events {
+        #[serde(default)]
+        bond: Option<String>,
+        #[serde(default)]
+        since: u64,
+    },
+    /// Every bond's metrics in the Prometheus text format.
+    Metrics,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]

@@ -5,3 +5,4 @@ pub mod ctl;
 pub mod daemon;
 pub mod ifup;
 pub mod cleanup;
+pub mod top;

@@ -116,8 +116,12 @@ impl Bond {
             }
         }
         if old_id != new_id {
-            self.actions.push_back(Action::ActiveChanged { old: old_id, new: new_id });
+            let old_up = old.and_then(|o| self.slaves.get(o)).is_some_and(|s| s.link == LinkState::Up && s.mii_link_up());
+            let (cause, old_id) = self.count_failover(old_id, old_up, new_id);
+            self.actions.push_back(Action::ActiveChanged { old: old_id, new: new_id, cause });
         }
+        self.counters.hint = None;
+        self.counters.released = None;
     }
 
     pub(super) fn should_notify_peers(&self) -> bool {

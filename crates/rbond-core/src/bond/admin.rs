@@ -170,6 +170,11 @@ impl Bond {
         if restore {
             self.actions.push_back(Action::SetSlaveMac { slave: s.id, mac: s.perm_hwaddr });
         }
+        if was_active {
+            // The active slave is gone: the change of active slave that follows is its release.
+            self.counters.hint = Some(counters::FailoverCause::Released);
+            self.counters.released = Some((s.id, s.name.clone()));
+        }
         let how = if was_active { "Releasing active interface" } else { "Releasing backup interface" };
         self.log(Level::Info, Some(&s.name), how.into());
         self.arp_probe_rotor = None;
@@ -178,6 +183,11 @@ impl Bond {
         }
         self.reselect(now);
         self.sync_mode_macs();
+        if self.counters.released.is_some() {
+            // No slave took over: the active slave changed from the released one to none.
+            let (cause, old) = self.count_failover(None, false, None);
+            self.actions.push_back(Action::ActiveChanged { old, new: None, cause });
+        }
         self.update_carrier();
         self.mode_sync();
     }
@@ -357,7 +367,9 @@ impl Bond {
             // The kernel clears the pointer and re-selects; the old active slave is then
             // demoted by the usual failover if another slave wins.
             let old = self.curr_active.take();
+            self.counters.hint = Some(counters::FailoverCause::Manual);
             self.reselect(now);
+            self.counters.hint = None;
             if let Some(o) = old.filter(|&o| Some(o) != self.curr_active) {
                 self.set_slave_inactive(o);
                 self.rebuild_usable();
@@ -387,6 +399,7 @@ impl Bond {
             ));
         }
         self.log(Level::Info, Some(name), "Setting as active slave".into());
+        self.counters.hint = Some(counters::FailoverCause::Manual);
         self.change_active(Some(i), now);
         Ok(())
     }

@@ -14,10 +14,22 @@ impl Bond {
     }
 
     /// A frame arrived on slave `id` (an event): the receive side of the ARP/NS monitor sees
-    /// it, then the mode's hook (LACP takes its PDUs), then the inactive-slave filter of §6.2
-    /// decides whether the bond device gets it.
-    pub fn rx(&mut self, id: SlaveId, frame: &[u8], now: Millis) -> RxDecision {
+    /// it, then the mode's hook (LACP takes its PDUs, alb snoops ARP), then the inactive-slave
+    /// filter of §6.2 decides whether the bond device gets it. A frame to deliver is made
+    /// ready for the bond device in place: in alb a slave keeps its own MAC, so a frame sent
+    /// to it (or, for 10 s after a failure, to a failed slave's MAC the active slave took
+    /// over) gets the bond MAC as its destination, as the kernel's receive path treats it as
+    /// the host's (PACKET_HOST on the slave). One call per received frame.
+    pub fn rx(&mut self, id: SlaveId, frame: &mut [u8], now: Millis) -> RxDecision {
         let Some(i) = self.pos(id) else { return RxDecision::Drop };
+        let d = self.rx_decide(i, frame, now);
+        if d == RxDecision::Deliver {
+            self.mode.ops().rx_deliver_fixup(&self.view(), i, frame);
+        }
+        d
+    }
+
+    fn rx_decide(&mut self, i: SlaveIdx, frame: &[u8], now: Millis) -> RxDecision {
         if self.opts.arp_interval > 0 {
             arpmon::arpmon_rx(self, i, frame, now);
         }
@@ -35,16 +47,6 @@ impl Bond {
             return self.mode.ops().rx_inactive(frame);
         }
         RxDecision::Deliver
-    }
-
-    /// A frame that [`Bond::rx`] said to deliver, made ready for the bond device: in alb a
-    /// slave keeps its own MAC, so a frame sent to it (or, for 10 s after a failure, to a
-    /// failed slave's MAC the active slave took over) gets the bond MAC as its destination,
-    /// as the kernel's receive path treats it as the host's (PACKET_HOST on the slave).
-    /// Nothing changes in the other modes.
-    pub fn rx_fixup(&self, id: SlaveId, frame: &mut [u8]) {
-        let Some(i) = self.pos(id) else { return };
-        self.mode.ops().rx_deliver_fixup(&self.view(), i, frame);
     }
 
     /// A sysfs read of `/sys/class/net/<bond>/bonding/<option>` (§1.4), without the

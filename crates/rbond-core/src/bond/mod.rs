@@ -25,6 +25,7 @@ pub mod slave;
 mod active;
 mod admin;
 mod arpmon;
+pub mod counters;
 mod carrier;
 mod datapath;
 mod monitor;
@@ -35,6 +36,7 @@ use crate::types::*;
 pub use mode::{RxDecision, TxDecision};
 use mode::{ModeState, View};
 pub use slave::Slave;
+pub use counters::{CountersView, FailoverCause};
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,8 +58,8 @@ pub enum Action {
     /// Send a frame the bond originates (no vnet header) on a slave: gratuitous ARP and
     /// unsolicited NA (§6.6), ARP and NS probes (§7.2).
     SendFrame { slave: SlaveId, frame: Vec<u8> },
-    /// The current active slave changed (modes 1, 5, 6; informational).
-    ActiveChanged { old: Option<SlaveId>, new: Option<SlaveId> },
+    /// The current active slave changed (modes 1, 5, 6; informational), and why.
+    ActiveChanged { old: Option<SlaveId>, new: Option<SlaveId>, cause: FailoverCause },
     /// Put a slave's NIC in or out of promiscuous mode (alb: the active slave receives for a
     /// disabled slave's MAC for 10 s, `rlb_teach_disabled_mac_on_primary`, §5.3).
     SetPromisc { slave: SlaveId, on: bool },
@@ -94,6 +96,8 @@ pub struct Bond {
     local_v6: Vec<std::net::Ipv6Addr>,
     /// ARP monitor, mode 1 without an active slave: the slave probing this interval.
     arp_probe_rotor: Option<SlaveIdx>,
+    /// Failovers with their cause (observability; see counters.rs).
+    counters: counters::CoreCounters,
 }
 
 impl Bond {
@@ -122,6 +126,7 @@ impl Bond {
             local_v4: Vec::new(),
             local_v6: Vec::new(),
             arp_probe_rotor: None,
+            counters: Default::default(),
         }
     }
 

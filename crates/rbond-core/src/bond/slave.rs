@@ -36,6 +36,8 @@ pub struct Slave {
     pub target_last_rx: [Millis; crate::options::MAX_ARP_TARGETS],
     /// When the slave last became UP or active (ARP monitor grace period in mode 1).
     pub last_link_up: Millis,
+    /// How many times this slave became the active one (observability counter).
+    pub became_active: u32,
 }
 
 impl Slave {
@@ -60,6 +62,7 @@ impl Slave {
             last_tx: now,
             target_last_rx: [now; crate::options::MAX_ARP_TARGETS],
             last_link_up: now,
+            became_active: 0,
         }
     }
 

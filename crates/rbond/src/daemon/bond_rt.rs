@@ -24,6 +24,8 @@ pub struct SlaveRt {
     orig_mtu: u32,
     orig_up: bool,
     restored: bool,
+    /// Frames and bytes through this slave (observability; plain adds on the data path).
+    pub ctr: super::obs::SlaveCounters,
 }
 
 /// Dropping a slave (release, bond deletion, daemon exit or panic) restores it.
@@ -51,6 +53,8 @@ pub struct BondRt {
     /// with one recvmmsg, `pump_tx` gathers TAP frames in them for one sendmmsg per slave.
     /// The two never run at the same time, so they share it.
     batch: FrameBatch,
+    /// Events and aliases: the bond's state as last shown (see obs.rs).
+    pub obs: super::obs::BondObs,
 }
 
 // TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (§6.1).
@@ -108,7 +112,7 @@ impl BondRt {
             .ok_or_else(|| anyhow::anyhow!("{name}: the TAP device vanished"))?;
         let mut core = Bond::new(name, MacAddr(info.mac), release);
         core.seed_rng(random_seed());
-        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0, mtu: info.mtu, own_macs: vec![info.mac], batch: FrameBatch::new(BATCH) };
+        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0, mtu: info.mtu, own_macs: vec![info.mac], batch: FrameBatch::new(BATCH), obs: Default::default() };
         rt.set_tap_carrier(false);
         Ok(rt)
     }
@@ -232,6 +236,7 @@ impl BondRt {
             orig_mtu: rec.mtu,
             orig_up: rec.admin_up,
             restored: false,
+            ctr: Default::default(),
         };
         // The bond MAC is unicast to the slave, and multicast must reach the bond too.
         let _ = slave.sock.set_allmulti(true);
@@ -327,7 +332,11 @@ impl BondRt {
                         }
                     }
                 }
-                Action::ActiveChanged { .. } => {}
+                Action::ActiveChanged { old, new, cause } => {
+                    // The link change that caused it is logged first.
+                    self.obs.sync(&self.core, self.tap.ifindex());
+                    self.obs.active_changed(&self.core, old, new, cause);
+                }
                 // alb (§5.3): the active slave receives for a failed slave's MAC. On veth the
                 // packet socket sees every frame anyway; a real NIC needs the membership.
                 Action::SetPromisc { slave, on } => {
@@ -342,6 +351,7 @@ impl BondRt {
                 }
             }
         }
+        self.obs.sync(&self.core, self.tap.ifindex());
     }
 
     /// Refreshes the core's view of the bond's addresses (ARP/NS monitor).
@@ -389,13 +399,14 @@ impl BondRt {
         if n == 0 {
             return;
         }
-        for (j, s) in self.slaves.iter().enumerate() {
+        for (j, s) in self.slaves.iter_mut().enumerate() {
             let bit = 1u64 << j;
             let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
-            let (mut k, mut copies) = (0, false);
+            let (mut k, mut copies, mut bytes) = (0, false, 0);
             for (slot, &d) in dest[..n].iter().enumerate() {
                 if d & bit != 0 {
                     frames[k] = self.batch.frame(slot);
+                    bytes += frames[k].len() - VNET_HDR_LEN;
                     k += 1;
                     copies |= d != bit;
                 }
@@ -404,6 +415,9 @@ impl BondRt {
                 continue;
             }
             let rep = s.sock.send_batch(&frames[..k]);
+            s.ctr.tx_packets += rep.sent as u64;
+            s.ctr.tx_bytes += bytes as u64;
+            s.ctr.tx_dropped += rep.dropped as u64;
             // A failed unicast send is a tx drop, a failed broadcast copy is not (a bond's
             // mode, hence the kind of decision, is fixed while it has slaves, so one batch
             // does not mix the two).
@@ -420,20 +434,34 @@ impl BondRt {
         let id = s.id;
         // An error (none queued, or a pending ENETDOWN that this receive clears) ends it.
         let Ok(n) = s.sock.recv_batch(&mut self.batch) else { return };
+        let mut c = super::obs::SlaveCounters::default();
         for k in 0..n {
             let f = self.batch.frame_mut(k);
             if f.len() <= VNET_HDR_LEN {
                 continue;
             }
-            match self.core.rx(id, &f[VNET_HDR_LEN..], now) {
+            c.rx_packets += 1;
+            c.rx_bytes += (f.len() - VNET_HDR_LEN) as u64;
+            match self.core.rx(id, &mut f[VNET_HDR_LEN..], now) {
                 RxDecision::Deliver => {
                     self.rx_frames += 1;
-                    // alb: a frame for the slave's own MAC is the bond's (no-op elsewhere).
-                    self.core.rx_fixup(id, &mut f[VNET_HDR_LEN..]);
-                    let _ = self.tap.write(f);
+                    c.rx_delivered += 1;
+                    if self.tap.write(f).is_err() {
+                        c.rx_dropped += 1;
+                    }
                 }
-                RxDecision::Drop | RxDecision::Consumed => {}
+                RxDecision::Drop => c.rx_filtered += 1,
+                RxDecision::Consumed => c.rx_consumed += 1,
             }
+        }
+        if let Some(s) = self.slaves.get_mut(i) {
+            let t = &mut s.ctr;
+            t.rx_packets += c.rx_packets;
+            t.rx_bytes += c.rx_bytes;
+            t.rx_delivered += c.rx_delivered;
+            t.rx_filtered += c.rx_filtered;
+            t.rx_consumed += c.rx_consumed;
+            t.rx_dropped += c.rx_dropped;
         }
         // What the receive hooks emitted (LACP answers, later RLB updates).
         self.run_actions();

@@ -214,6 +214,11 @@ pub fn handle(d: &mut Daemon, req: Request) -> Response {
         }
         Request::Status { bond, json } => status(d, bond.as_deref(), json),
         Request::List => Response::ok(d.bonds.keys().cloned().collect::<Vec<_>>().join(" "), vec![]),
+        Request::Events { bond, since } => {
+            let evs = super::obs::events_since(since, bond.as_deref());
+            Response::ok(serde_json::to_string(&evs).unwrap_or_default(), vec![])
+        }
+        Request::Metrics => Response::ok(super::metrics::render(d.bonds.values()), vec![]),
     };
     d.write_all_status();
     resp
@@ -227,15 +232,16 @@ fn status(d: &Daemon, bond: Option<&str>, json: bool) -> Response {
         },
         None => d.bonds.values().collect(),
     };
-    let models: Vec<_> = list.iter().map(|b| b.core.status()).collect();
     let out = if json {
+        // The status model plus the counters (core and data path), see obs::status_json.
+        let models: Vec<_> = list.iter().map(|b| super::obs::status_json(b)).collect();
         if bond.is_some() {
             serde_json::to_string_pretty(&models[0]).unwrap_or_default()
         } else {
             serde_json::to_string_pretty(&models).unwrap_or_default()
         }
     } else {
-        models.iter().map(|m| m.render_proc(true)).collect::<Vec<_>>().join("\n")
+        list.iter().map(|b| b.core.status().render_proc(true)).collect::<Vec<_>>().join("\n")
     };
     Response::ok(out, vec![])
 }
@@ -319,7 +325,10 @@ fn set_many(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
     let r = b.core.set_options(opts, now);
     b.run_actions();
     match r {
-        Ok(w) => Response::ok(String::new(), prefixed(bond, w)),
+        Ok(w) => {
+            super::obs::options_changed(&b.core, opts);
+            Response::ok(String::new(), prefixed(bond, w))
+        }
         Err(e) => refusal(bond, &e),
     }
 }

@@ -4,7 +4,9 @@
 
 mod bond_rt;
 mod control;
+pub mod metrics;
 mod notify;
+pub mod obs;
 pub mod state;
 
 pub use bond_rt::{log_line, BondRt};

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod clients;
 pub mod netns;
 pub mod ovs;
+pub mod plot;
 pub mod probe;
 pub mod report;
 pub mod topology;
@@ -44,11 +45,13 @@ pub struct LabArgs {
     pub lacp_rate: String,
     /// 802.3ad: instead of the pull-a-cable run, measure LACP timings (`bench`).
     pub bench: bool,
+    /// Draw the run (per-slave throughput, probe loss, pulls and failovers) as SVG here.
+    pub plot: Option<PathBuf>,
 }
 
 impl Default for LabArgs {
     fn default() -> Self {
-        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into(), bench: false }
+        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into(), bench: false, plot: None }
     }
 }
 
@@ -68,6 +71,8 @@ pub struct LabConfig {
     pub switch: SwitchKind,
     /// More `<option> <value>` pairs for the switch-side rbond bond po0.
     pub switch_options: Vec<(String, String)>,
+    /// `--metrics` address of the host daemon (inside the host namespace; loopback is up).
+    pub host_metrics: Option<std::net::SocketAddr>,
 }
 
 /// The switch-side implementation of the port-channel.
@@ -93,6 +98,7 @@ impl LabConfig {
             clients: 0,
             switch: SwitchKind::Rbond,
             switch_options: Vec::new(),
+            host_metrics: None,
         }
     }
 
@@ -108,6 +114,12 @@ impl LabConfig {
 
     pub fn miimon(mut self, ms: u32) -> Self {
         self.miimon = ms;
+        self
+    }
+
+    /// Serve the host daemon's metrics on `addr` in the host namespace.
+    pub fn metrics(mut self, addr: std::net::SocketAddr) -> Self {
+        self.host_metrics = Some(addr);
         self
     }
 
@@ -229,7 +241,13 @@ impl Lab {
                 lab.ovs = Some(o);
             }
         }
-        let d = Daemon::start(&lab.host, &bin, &lab._dir.0, "host")?;
+        let metrics = lab.config.host_metrics.map(|a| a.to_string());
+        let mut extra = Vec::new();
+        if let Some(m) = &metrics {
+            lab.host.ip(&["link", "set", "lo", "up"])?;
+            extra = vec!["--metrics", m.as_str()];
+        }
+        let d = Daemon::start_with(&lab.host, &bin, &lab._dir.0, "host", &extra)?;
         lab.host_daemon = Some(d);
         let d = lab.host_daemon.as_ref().unwrap();
         topology::host_bond(d, &lab.host, mode, miimon, &lab.config.bond_options, &lab.slaves)?;
@@ -615,11 +633,15 @@ pub fn run(args: LabArgs) -> Result<()> {
     let ping_every = Duration::from_millis(10);
     let pings = lab.start_client_pings(total.as_millis() as u64 / ping_every.as_millis() as u64, ping_every);
     let t0 = Instant::now();
+    let t0_wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let sampler = args.plot.as_ref().map(|_| plot::Sampler::start(lab.host_daemon().socket.clone(), topology::HOST_BOND, t0));
+    let mut marks = Vec::new();
     let mut phases = vec![report::Phase { name: "all cables in".into(), from: Duration::ZERO, to: seg }];
     for k in 0..n {
         let (pull_at, plug_at) = (seg * (2 * k as u32 + 1), seg * (2 * k as u32 + 2));
         sleep_until(t0 + pull_at, &stop)?;
         lab.pull(k)?;
+        marks.push(plot::Mark { at: t0.elapsed(), kind: plot::MarkKind::Pull, label: format!("pull {}", lab.slaves()[k]) });
         println!("t={:.1}s: pulled cable {} ({} at the switch, {} at the host)", t0.elapsed().as_secs_f64(), k, lab.ports()[k], lab.slaves()[k]);
         // Half a segment later the MII monitor has acted: show what the bond made of it.
         sleep_until(t0 + pull_at + seg / 2, &stop)?;
@@ -629,6 +651,7 @@ pub fn run(args: LabArgs) -> Result<()> {
         print_section(&format!("status with cable {k} pulled"), &lab.status()?);
         sleep_until(t0 + plug_at, &stop)?;
         lab.plug(k)?;
+        marks.push(plot::Mark { at: t0.elapsed(), kind: plot::MarkKind::Plug, label: format!("plug {}", lab.slaves()[k]) });
         println!("t={:.1}s: plugged cable {k} back in", t0.elapsed().as_secs_f64());
         phases.push(report::Phase { name: format!("{} pulled", lab.ports()[k]), from: pull_at, to: plug_at });
         phases.push(report::Phase {
@@ -661,6 +684,18 @@ pub fn run(args: LabArgs) -> Result<()> {
         print_section("clients", &client_report(&lab, &ping_rows));
     }
     print_section("report", &report::probe_table(&result, &phases));
+    if let (Some(path), Some(sampler)) = (&args.plot, sampler) {
+        marks.extend(plot::failover_marks(&lab.host_daemon().socket, topology::HOST_BOND, t0_wall));
+        let data = plot::PlotData {
+            title: format!("rbond lab: bond0 {}, {} slaves, miimon {} ms", mode.name(), n, args.miimon),
+            samples: sampler.finish(),
+            loss: plot::loss_series(&result, Duration::from_millis(100)),
+            marks,
+            duration: total,
+        };
+        plot::render(path, &data)?;
+        println!("plot written to {}", path.display());
+    }
     Ok(())
 }
 

@@ -68,16 +68,22 @@ impl Daemon {
     /// Starts `rbond daemon` inside `ns` and waits for its ready line. The process belongs to
     /// the namespace guard, which stops it.
     pub fn start(ns: &Netns, bin: &Path, dir: &Path, role: &str) -> Result<Daemon> {
+        Daemon::start_with(ns, bin, dir, role, &[])
+    }
+
+    /// `start` with more `rbond daemon` arguments (e.g. `--metrics ADDR`).
+    pub fn start_with(ns: &Netns, bin: &Path, dir: &Path, role: &str, extra: &[&str]) -> Result<Daemon> {
         let socket = dir.join(format!("{role}.sock"));
         let run_dir = dir.join(role);
         std::fs::create_dir_all(&run_dir)?;
-        let args = [
+        let mut args: Vec<&std::ffi::OsStr> = vec![
             "daemon".as_ref(),
             "--socket".as_ref(),
             socket.as_os_str(),
             "--run-dir".as_ref(),
             run_dir.as_os_str(),
         ];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
         let log = ns.spawn(&format!("rbond daemon in {}", ns.name()), bin, &args)?;
         if let Err(e) = log.wait_for("rbond daemon ready", Duration::from_secs(10)) {
             bail!(

@@ -545,3 +545,38 @@ impl LinkEvents {
         }
     }
 }
+
+// ----- interface alias (IFLA_IFALIAS) ---------------------------------------------------
+
+// <linux/if_link.h>: IFLA_IFALIAS = 20, a string of at most IFALIASZ (256) bytes; the kernel
+// (dev_set_alias) clears the alias when the attribute is empty.
+const IFLA_IFALIAS: u16 = 20;
+const IFALIASZ: usize = 256;
+
+/// `ip link set dev X alias TEXT`: sets the interface's alias (`ip link` shows it as
+/// `alias TEXT`; /sys/class/net/X/ifalias). An empty text removes it. Longer texts are cut
+/// at a character boundary below the kernel's limit.
+pub fn set_alias(index: u32, alias: &str) -> io::Result<()> {
+    let mut end = alias.len().min(IFALIASZ - 1);
+    while !alias.is_char_boundary(end) {
+        end -= 1;
+    }
+    set_link(index, 0, 0, Some((IFLA_IFALIAS, &alias.as_bytes()[..end])))
+}
+
+/// The interface's alias now (None: it has none, or there is no such interface).
+pub fn alias(index: u32) -> io::Result<Option<String>> {
+    if index == 0 || index > i32::MAX as u32 {
+        return Ok(None);
+    }
+    let replies = match request(Msg::new(RTM_GETLINK, NLM_F_ACK, &ifinfomsg(index, 0, 0))) {
+        Ok(r) => r,
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(replies
+        .iter()
+        .filter(|(t, p)| *t == RTM_NEWLINK && p.len() >= IFINFOMSG_LEN)
+        .flat_map(|(_, p)| attrs(&p[IFINFOMSG_LEN..]).filter(|(ty, _)| *ty == IFLA_IFALIAS).map(|(_, d)| cstr(d)).collect::<Vec<_>>())
+        .find(|a| !a.is_empty()))
+}
