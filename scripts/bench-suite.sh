@@ -367,15 +367,18 @@ for m in $fo_modes; do
   if wait "$LPID"; then
     r=$($PY -c '
 import sys
-lost = gap = None
+lost = gap = clean = None
 report = False
 for l in open(sys.argv[1]):
     c = l.split()
     report = report or l.startswith("==== report")
     if report and len(c) >= 9 and c[1] == "pulled":
         lost = max(lost or 0, int(c[5])); gap = max(gap or 0.0, float(c[8]))
-print("ERR ERR" if lost is None else "%d %.1f" % (lost, gap))' "$WORK/lab-$m.txt")
-    rec "fo.$(short $m).lost" "${r% *}"; rec "fo.$(short $m).gap" "${r#* }"
+    if report and len(c) >= 10 and c[:3] == ["all", "cables", "in"]:
+        clean = float(c[9])
+print("ERR ERR ERR" if lost is None or clean is None else "%d %.1f %.1f" % (lost, gap, clean))' "$WORK/lab-$m.txt")
+    read -r lost gap clean <<<"$r"
+    rec "fo.$(short $m).lost" "$lost"; rec "fo.$(short $m).gap" "$gap"; rec "fo.$(short $m).gap_clean" "$clean"
   else
     echo "bench-suite: rbond lab failed:" >&2; tail -5 "$WORK/lab-$m.txt" >&2
     rec "fo.$(short $m).lost" ERR
@@ -474,6 +477,8 @@ for m in ["ab", "xor"]:
         rows.append(("5 failover", names[m] + ": cable pulled", "error", "", "", "", "")); continue
     rows.append(("5 failover", names[m] + ": active cable pulled (netlink carrier), lost probes", "%d" % lost, "of 1 ms probes", "", "= 0", verdict(lost, 0, False)))
     rows.append(("5 failover", names[m] + ": active cable pulled, longest gap", "%.1f" % gap, "ms", "", "<= 2", verdict(gap, 2, False)))
+    if num("fo.%s.gap_clean" % m) is not None:
+        rows.append(("5 failover", names[m] + ": longest gap before any pull (the machine's own noise)", "%.1f" % num("fo.%s.gap_clean" % m), "ms", "", "", ""))
 if num("lat.direct.p50") is not None:
     for p, t in [("p50", 20), ("p99", 100)]:
         rows.append(("6 latency", "round trip %s, veth into bridge (direct)" % p, "%.0f" % num("lat.direct." + p), "us", "", "", ""))
