@@ -162,10 +162,10 @@ ovs_start() {  # ns: sets OVSDIR and ovsctl
   export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d OVS_PKGDATADIR=/usr/share/openvswitch
   ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
   ovsdb-server "$d/conf.db" --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb-server.pid" --detach \
-    --log-file="$d/ovsdb-server.log" --unixctl="$d/ovsdb-server.ctl" -vconsole:off
+    --log-file="$d/ovsdb-server.log" --unixctl="$d/ovsdb-server.ctl" -vconsole:off 2>>"$d/console.log"
   ovs-vsctl --db=unix:"$d/db.sock" --no-wait init
   ovs-vsctl --db=unix:"$d/db.sock" --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
-  nsx "$ns" ovs-vswitchd unix:"$d/db.sock" --pidfile="$d/ovs-vswitchd.pid" --detach --log-file="$d/ovs-vswitchd.log" -vconsole:off
+  nsx "$ns" ovs-vswitchd unix:"$d/db.sock" --pidfile="$d/ovs-vswitchd.pid" --detach --log-file="$d/ovs-vswitchd.log" -vconsole:off 2>>"$d/console.log"
   OVSPID=$(cat "$d/ovs-vswitchd.pid")
 }
 ovsv() { ovs-vsctl --timeout=20 --db=unix:"$1/db.sock" "${@:2}"; }
