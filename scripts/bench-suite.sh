@@ -469,7 +469,9 @@ for m in ["rr", "xor", "ad"]:
         if f is None:
             rows.append(("4 aggregation", "%s, %s slaves x 1 Gbit/s, 8 flows" % (names[m], n), "error", "", "", "", "")); continue
         r = f / int(n)
-        rows.append(("4 aggregation", "%s, %s slaves x 1 Gbit/s, 8 flows" % (names[m], n), "%.2f" % f, "Gbit/s", "%.2f of N x cap" % r, ">= 0.95", verdict(r, 0.95)))
+        # tbf's own goodput is ~0.95 of its rate: the capped single veth says what N slaves can give.
+        ref = " (%.2f of N x reference)" % (f / int(n) / num("agg.ref")) if num("agg.ref") else ""
+        rows.append(("4 aggregation", "%s, %s slaves x 1 Gbit/s, 8 flows" % (names[m], n), "%.2f" % f, "Gbit/s", "%.2f of N x cap%s" % (r, ref), ">= 0.95", verdict(r, 0.95)))
 for m in ["ab", "xor"]:
     if "fo.%s.lost" % m not in v: continue
     lost, gap = num("fo.%s.lost" % m), num("fo.%s.gap" % m)
