@@ -137,8 +137,9 @@ daemon_stop() {  # pid: SIGTERM, wait (it restores its slaves)
 rb() { local role=$1; shift; "$BIN" --socket "/run/rbond/$ID/$role.sock" "$@"; }
 mode_opts() {  # mode name -> rbond add options
   case $1 in
-    balance-xor|802.3ad) echo "mode $1 xmit_hash_policy layer3+4 miimon 100" ;;
-    802.3ad-fast) echo "mode 802.3ad xmit_hash_policy layer3+4 lacp_rate fast miimon 100" ;;
+    balance-xor) echo "mode $1 xmit_hash_policy layer3+4 miimon 100" ;;
+    # Fast LACPDUs (1 s), as the OVS partner uses, so an aggregator can form inside the 10 s.
+    802.3ad) echo "mode 802.3ad xmit_hash_policy layer3+4 lacp_rate fast miimon 100" ;;
     *) echo "mode $1 miimon 100" ;;
   esac
 }
