@@ -487,7 +487,7 @@ for d, dn in dirs:
         rows.append(("3 OVS netdev", "rbond / OVS, active-backup, " + dn, "", "", rt, ">= 1.5", verdict(r, 1.5)))
 for d, dn in dirs:
     thr("3 OVS netdev", "OVS balance-tcp + LACP, " + dn, "ovs.tcp." + d, "base.br." + d)
-    ours = "bond.ad.rbond." + d if "ad" in v.get("note.ad", "") and num("bond.ad.rbond." + d) else "bond.xor.rbond." + d
+    ours = "bond.ad.rbond." + d if num("bond.ad.rbond." + d) else "bond.xor.rbond." + d
     if num(ours) is not None and num("ovs.tcp." + d):
         r = num(ours) / num("ovs.tcp." + d)
         what = "802.3ad" if ours.startswith("bond.ad") else "balance-xor l3+4"
