@@ -355,7 +355,8 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for KernelLines {
             (false, true) => format!("{}: {}", f.bond, f.message),
             (false, false) => format!("{}: (slave {}): {}", f.bond, f.slave, f.message),
         };
-        eprintln!("{line}");
+        // Never `eprintln!`: it panics when stderr is gone (a closed terminal, SIGHUP).
+        super::log(&line);
     }
 }
 
