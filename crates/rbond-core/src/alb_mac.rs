@@ -1,4 +1,4 @@
-//! MAC addresses of balance-tlb (5) and balance-alb (6) (reference §5.4, §5.5), as a pure
+//! MAC addresses of balance-tlb (5) and balance-alb (6) (bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr, bond_alb.c: alb_send_learning_packets), as a pure
 //! planner: given the slaves' addresses now, what to program so that
 //!
 //! * in **alb** every slave has a distinct MAC and the bond MAC sits on the active slave: the

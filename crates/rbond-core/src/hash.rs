@@ -1,6 +1,6 @@
-//! Transmit hashing: the kernel's `bond_xmit_hash()` for every `xmit_hash_policy` (§3), and
-//! the alb "simple hash" (§5.1). Bit-exact with a little-endian kernel of about v5.18 onwards
-//! (baseline v6.16–v6.17; older kernels differ, see §3.3 [version] notes).
+//! Transmit hashing: the kernel's `bond_xmit_hash()` for every `xmit_hash_policy` (bond_main.c: bond_xmit_hash), and
+//! the alb "simple hash" (bond_alb.h constants). Bit-exact with a little-endian kernel of about v5.18 onwards
+//! (baseline v6.16–v6.17; older kernels differ, see bond_main.c: bond_xmit_hash [version] notes).
 //!
 //! # Model of the kernel's input
 //!
@@ -519,7 +519,7 @@ pub fn xmit_hash(policy: XmitHashPolicy, frame: &[u8]) -> u32 {
     }
 }
 
-/// `usable[hash % count]` as an index: an unsigned 32-bit modulo (§3.1). `None` when no
+/// `usable[hash % count]` as an index: an unsigned 32-bit modulo (bond_main.c: bond_xmit_hash users). `None` when no
 /// slave can transmit (the frame is dropped).
 #[inline(always)]
 pub fn slave_index(hash: u32, count: usize) -> Option<usize> {
@@ -529,7 +529,7 @@ pub fn slave_index(hash: u32, count: usize) -> Option<usize> {
     Some((u64::from(hash) % count as u64) as usize)
 }
 
-/// The alb "simple hash" (§5.1, `_simple_hash`): XOR of all bytes of `bytes`.
+/// The alb "simple hash" (bond_alb.h constants, `_simple_hash`): XOR of all bytes of `bytes`.
 #[inline]
 pub fn simple_hash(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0, |h, b| h ^ b)

@@ -1,5 +1,5 @@
 //! Receive load balancing of balance-alb (6), IPv4 only: the kernel's `rx_hashtbl` and the
-//! `rlb_*` functions of `bond_alb.c` (reference §5.1, §5.3).
+//! `rlb_*` functions of `bond_alb.c` (bond_alb.h constants, bond_alb.c: rlb_*).
 //!
 //! An alb bond cannot make the switch spread the traffic *towards* it, so it spreads its
 //! **clients** instead: every client is told (by ARP) the MAC of a different slave for the
@@ -25,7 +25,7 @@
 //!   The kernel also leaves alone ARP whose sender IP belongs to a bridge device above the bond
 //!   (`rlb_arp_xmit`: `ip_dev_find` + `netif_is_any_bridge_master`); the core does not know the
 //!   host's addresses, so the caller skips `tx_arp` for those.
-//! * **Incoming ARP** on any slave, before receive filtering (§6.2 step 1): [`Rlb::rx_arp`].
+//! * **Incoming ARP** on any slave, before receive filtering (bond_main.c: bond_should_deliver_exact_match step 1): [`Rlb::rx_arp`].
 //! * **Slave events:** [`Rlb::slave_added`] and [`Rlb::slave_up`] (order a rebalance),
 //!   [`Rlb::slave_down`] (link down: move its clients), [`Rlb::slave_removed`] (release).
 //! * **Active slave change:** [`Rlb::active_changed`] first, then the MAC plan of

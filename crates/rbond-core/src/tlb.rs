@@ -1,5 +1,5 @@
 //! Transmit load balancing of balance-tlb (5) and balance-alb (6): the kernel's
-//! `tx_hashtbl` and per-slave `tlb_slave_info` (reference §5.1, §5.2; `bond_alb.c`).
+//! `tx_hashtbl` and per-slave `tlb_slave_info` (bond_alb.h constants, bond_alb.c: tlb_choose_channel; `bond_alb.c`).
 //!
 //! Sans-IO and allocation-free on the per-frame path: the table is a fixed array of 256
 //! entries, and the per-slave loads live in a `Vec` that only grows when a slave index is seen
@@ -76,7 +76,7 @@ pub enum TxVerdict {
     Drop,
 }
 
-/// How a frame is balanced (§5.2), before the table is consulted.
+/// How a frame is balanced (bond_alb.c: tlb_choose_channel), before the table is consulted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
     NotBalanced,
@@ -121,7 +121,7 @@ impl TxTable {
     // ----- classification ------------------------------------------------------------
 
     /// Which table index a frame balances on, or `None` if it is not balanced and goes to the
-    /// active slave (§5.2).
+    /// active slave (bond_alb.c: tlb_choose_channel).
     ///
     /// * tlb: destination MAC not multicast/broadcast, and IPv4 or IPv6 other than NS/NA;
     ///   index = `xmit_hash(policy) & 0xFF`.
@@ -482,7 +482,7 @@ fn can_tx(slaves: &[TlbSlave], idx: SlaveIdx) -> bool {
     slaves.iter().any(|s| s.idx == idx && s.usable)
 }
 
-/// §5.2 balancing rules. Truncated headers follow the kernel's header pulls: tlb hashes a short
+/// bond_alb.c: tlb_choose_channel balancing rules. Truncated headers follow the kernel's header pulls: tlb hashes a short
 /// IPv4 frame anyway, alb does not balance an IPv4 frame without its 20-byte header, and an
 /// IPv6 frame without its 40-byte header, or an ICMPv6 one without the 8-byte ICMPv6 header,
 /// counts as neighbour discovery (`alb_determine_nd` returns true) and is not balanced.

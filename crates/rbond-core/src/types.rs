@@ -71,11 +71,11 @@ impl Mode {
             Mode::BalanceAlb => "adaptive load balancing",
         }
     }
-    /// Modes with a "current active slave" chosen by primary/primary_reselect (§6.4).
+    /// Modes with a "current active slave" chosen by primary/primary_reselect (bond_main.c: bond_find_best_slave).
     pub fn uses_primary(self) -> bool {
         matches!(self, Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb)
     }
-    /// tlb/alb: modes that keep a transmit load table (§5).
+    /// tlb/alb: modes that keep a transmit load table (bond_alb.c).
     pub fn is_tlb(self) -> bool {
         matches!(self, Mode::BalanceTlb | Mode::BalanceAlb)
     }

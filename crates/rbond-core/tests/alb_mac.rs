@@ -1,4 +1,4 @@
-//! MAC handling of balance-tlb / balance-alb (reference §5.4, §5.5), worked by hand.
+//! MAC handling of balance-tlb / balance-alb (bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr, bond_alb.c: alb_send_learning_packets), worked by hand.
 //!
 //! Slaves: id 1 = eth0 (permanent MAC a1 = 02:00:00:00:00:a1), id 2 = eth1 (a2), id 3 = eth2
 //! (a3). The bond took eth0's MAC when eth0 was enslaved first, so the bond MAC is a1.
@@ -20,7 +20,7 @@ fn fresh(id: SlaveId, perm: MacAddr) -> MacSlave {
 }
 
 /// A bond being driven through admin events, applying every plan, as the alb mode component
-/// will. Active slave selection is the simple one of §6.4 without a primary: keep the active
+/// will. Active slave selection is the simple one of bond_main.c: bond_find_best_slave without a primary: keep the active
 /// slave while it is usable, else the first usable slave.
 struct Sim {
     mode: LbMode,
@@ -82,7 +82,7 @@ impl Sim {
         self.slaves.iter().find(|s| s.id == id).unwrap()
     }
 
-    /// The invariants of §5.4 that must hold after every complete admin step.
+    /// The invariants of bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr that must hold after every complete admin step.
     fn check(&self, what: &str) {
         let holders: Vec<SlaveId> = self.slaves.iter().filter(|s| s.addr == self.bond_mac).map(|s| s.id).collect();
         if let Some(act) = self.active {

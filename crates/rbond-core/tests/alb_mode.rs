@@ -1,4 +1,4 @@
-//! balance-tlb / balance-alb through the `Bond` (reference §5.3–§5.5): the mode component
+//! balance-tlb / balance-alb through the `Bond` (bond_alb.c: rlb_*–bond_alb.c: alb_send_learning_packets): the mode component
 //! wiring RLB and the MAC planner — actions out, frames in, no I/O.
 //!
 //! Slaves eth0..ethN-1 have ids 10, 20, 30 and permanent MACs 02:00:5e:00:02:01.. ; the bond
@@ -174,7 +174,7 @@ fn alb_failover_swaps_macs_and_the_active_slave_receives_for_the_failed_one() {
     b.link_observed(id(0), down(), 1000);
     let a = drain(&mut b);
     assert_eq!(b.active_slave(), Some(id(1)));
-    // The bond MAC moves to eth1, eth1's MAC to the failed eth0: a swap (§5.4).
+    // The bond MAC moves to eth1, eth1's MAC to the failed eth0: a swap (bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr).
     assert_eq!(set_macs(&a), vec![(id(0), perm(1)), (id(1), perm(0))]);
     assert_eq!((cur_mac(&b, 0), cur_mac(&b, 1)), (perm(1), perm(0)));
     // eth1 announces the bond MAC, and (promiscuous for 10 s) the MAC eth0 now has.

@@ -1,5 +1,5 @@
 //! 802.3ad through the `Bond` (mode component + LACP engine), two core bonds back to back on a
-//! virtual clock: slave flags (§6.2), carrier and min_links (§4.9), status and JSON (§2),
+//! virtual clock: slave flags (bond_main.c: bond_should_deliver_exact_match), carrier and min_links (IEEE 802.1AX-2020 6.4.14-6.4.17; bond_3ad.c: ad_agg_selection_logic), status and JSON (bond_procfs.c),
 //! option changes reaching the engine, and rbond's lacp_fallback.
 
 use rbond_core::bond::{Action, Bond};
@@ -116,7 +116,7 @@ fn one_aggregator_with_every_port_flags_status_and_json() {
         assert_eq!(b.tx_slaves().len(), 3, "{}: every port distributes", b.name());
         assert!(b.carrier());
         for s in b.slaves() {
-            assert_eq!((s.backup, s.inactive), (false, false), "{}: §6.2 flags", s.name);
+            assert_eq!((s.backup, s.inactive), (false, false), "{}: bond_main.c: bond_should_deliver_exact_match flags", s.name);
         }
     }
     let st = net.l.status();

@@ -1,6 +1,6 @@
-//! Test vectors for `xmit_hash` (kernel-bonding.md §3).
+//! Test vectors for `xmit_hash` (bond_main.c: bond_xmit_hash).
 //!
-//! Every expected value below is worked by hand from the §3.3 formulas; the comment above
+//! Every expected value below is worked by hand from the bond_main.c: bond_xmit_hash formulas; the comment above
 //! each assertion shows the inputs and intermediates so a reader can redo it:
 //!
 //! - addresses and port bytes are read as little-endian u32 words ("native u32");
@@ -128,10 +128,10 @@ fn h(p: XmitHashPolicy, f: &[u8]) -> u32 {
 }
 
 // ------------------------------------------------------------------------------------------
-// §3.4 worked examples
+// bond_xmit_hash, worked by hand worked examples
 // ------------------------------------------------------------------------------------------
 
-/// §3.4 inputs: dst 52:54:00:ab:cd:ef, src 52:54:00:12:34:56, 192.168.1.10 → 192.168.1.20.
+/// bond_xmit_hash, worked by hand inputs: dst 52:54:00:ab:cd:ef, src 52:54:00:12:34:56, 192.168.1.10 → 192.168.1.20.
 fn ref_v4(proto: u8, l4: &[u8]) -> Vec<u8> {
     eth(0x0800, &ipv4([192, 168, 1, 10], [192, 168, 1, 20], proto, l4))
 }
@@ -672,7 +672,7 @@ proptest! {
         }
     }
 
-    /// layer2 and layer2+3 are direction-symmetric (§3.3): the reply hashes like the request.
+    /// layer2 and layer2+3 are direction-symmetric (bond_main.c: bond_xmit_hash): the reply hashes like the request.
     #[test]
     fn l2_and_l23_are_symmetric(f in flow_spec()) {
         let fwd = build_frame(&f, 1, 64, b"req", false);

@@ -1,4 +1,4 @@
-//! LACPDU / Marker PDU encoding and validation (reference §4.2, IEEE 802.1AX-2014 6.4.2, 6.5.3).
+//! LACPDU / Marker PDU encoding and validation (IEEE 802.1AX-2020 6.4.2, 6.5.3, IEEE 802.1AX-2014 6.4.2, 6.5.3).
 
 use proptest::prelude::*;
 use rbond_core::lacp::pdu::{self, Lacpdu, PduError};
@@ -33,7 +33,7 @@ fn known_pdu() -> Lacpdu {
     }
 }
 
-/// The bytes of `known_pdu()`, written by hand from the §4.2 table.
+/// The bytes of `known_pdu()`, written by hand from the IEEE 802.1AX-2020 6.4.2, 6.5.3 table.
 fn known_bytes() -> Vec<u8> {
     let mut b = vec![0u8; 110];
     b[0] = 0x01; // subtype LACP

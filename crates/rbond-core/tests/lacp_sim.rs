@@ -1,5 +1,5 @@
 //! LACP simulation: `Lacp` engines back to back over simulated links on a virtual clock
-//! (reference §4, IEEE 802.1AX-2014 clause 6). Frames move between engines as the engines emit
+//! (bond_3ad.c, IEEE 802.1AX, IEEE 802.1AX-2014 clause 6). Frames move between engines as the engines emit
 //! them; each link can be pulled, lose frames at random (seeded RNG) or go silent one way.
 //! Measured times are printed (`--nocapture`).
 
@@ -834,7 +834,7 @@ fn assert_golden(got: &str, want: &str, name: &str) {
 
 #[test]
 fn golden_two_in_sync_10g_ports_fast() {
-    // Reference §2.4(b): 2 × 10G, lacp_rate fast, the partner another Linux bond (fast).
+    // Reference bond_procfs.c output(b): 2 × 10G, lacp_rate fast, the partner another Linux bond (fast).
     let mut s = pair(cfg(true), cfg(true), 2, 10000, 41);
     s.run_until(20_000, |s| both_aggregated(s, 2)).unwrap();
     s.run_for(70_000);
@@ -844,7 +844,7 @@ fn golden_two_in_sync_10g_ports_fast() {
 
 #[test]
 fn golden_no_partner_slow() {
-    // Reference §2.4 "No LACP partner", 60 s after start, slow rate.
+    // Reference bond_procfs.c output "No LACP partner", 60 s after start, slow rate.
     let mut s = Sim::new(43);
     let a = s.engine(cfg(false), mac("52:54:00:cc:04:01"));
     let b = s.engine(cfg(false), mac(B_MAC));

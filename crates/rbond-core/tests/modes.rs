@@ -1,4 +1,4 @@
-//! Per-mode transmit and receive decisions of the bond (reference §6.1–§6.3, §3.1, §3.4).
+//! Per-mode transmit and receive decisions of the bond (bonding.rst, mode–bond_main.c: bond_rr_gen_slave_id, bond_main.c: bond_xmit_hash users, bond_xmit_hash, worked by hand).
 //!
 //! Frames are built by hand here, byte by byte, so the tests do not depend on the parser
 //! they exercise.
@@ -171,7 +171,7 @@ fn flows(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-// ---- balance-rr (§6.3) ------------------------------------------------------------------------
+// ---- balance-rr (bond_main.c: bond_rr_gen_slave_id) ------------------------------------------------------------------------
 
 fn rr_sequence(b: &mut Bond, frames: usize) -> Vec<usize> {
     let f = tcp_frame(mac(PEER), slave_mac(0).0, [198, 18, 0, 1], [198, 18, 0, 2], 1000, 2000);
@@ -226,7 +226,7 @@ fn rr_packets_per_slave_0_is_random_over_all_slaves() {
 #[test]
 fn rr_igmp_stays_on_current_active_slave() {
     let mut b = bond(&[("miimon", "100")], 3);
-    // Modes 0/2/3: the first slave with link UP is the current active slave (§6.2).
+    // Modes 0/2/3: the first slave with link UP is the current active slave (bond_main.c: bond_should_deliver_exact_match).
     assert_eq!(b.active(), Some(0));
     let igmp = igmp_frame(slave_mac(0).0);
     for _ in 0..5 {
@@ -268,7 +268,7 @@ fn active_backup_sends_only_on_active_slave() {
     }
 }
 
-// ---- balance-xor (§3.1, §3.4) ------------------------------------------------------------------
+// ---- balance-xor (bond_main.c: bond_xmit_hash users, bond_xmit_hash, worked by hand) ------------------------------------------------------------------
 
 fn check_xor(b: &mut Bond, policy: XmitHashPolicy) {
     let usable: Vec<usize> = b.tx_positions().to_vec();
@@ -306,7 +306,7 @@ fn balance_xor_layer34_uses_usable_hash_mod_n() {
     check_xor(&mut b, XmitHashPolicy::Layer34);
 }
 
-/// Reference §3.4: dst 52:54:00:ab:cd:ef, src 52:54:00:12:34:56, 192.168.1.10 → 192.168.1.20.
+/// Reference bond_xmit_hash, worked by hand: dst 52:54:00:ab:cd:ef, src 52:54:00:12:34:56, 192.168.1.10 → 192.168.1.20.
 #[test]
 fn balance_xor_reference_worked_examples() {
     let (d, s) = (mac("52:54:00:ab:cd:ef"), mac("52:54:00:12:34:56"));
@@ -423,7 +423,7 @@ fn partner(n: usize) -> Bond {
 #[test]
 fn ieee8023ad_distributes_only_over_enabled_ports() {
     let b = bond(&[("mode", "802.3ad"), ("xmit_hash_policy", "layer3+4"), ("lacp_rate", "fast")], 3);
-    assert_eq!(b.opts().miimon, 100, "802.3ad forces miimon 100 (§1.3)");
+    assert_eq!(b.opts().miimon, 100, "802.3ad forces miimon 100 (bond_options.c option setters; bond_check_params)");
     assert_eq!(b.tx_positions(), &[] as &[usize], "new ports start disabled");
     let mut b = b;
     assert_eq!(b.tx_target(&flows(1)[0]), TxTarget::Drop);
@@ -485,7 +485,7 @@ fn tlb_static_uses_hash_over_usable() {
     }
 }
 
-// ---- receive (§6.2) ---------------------------------------------------------------------------
+// ---- receive (bond_main.c: bond_should_deliver_exact_match) ---------------------------------------------------------------------------
 
 fn unicast_to(b: &Bond) -> Vec<u8> {
     tcp_frame(b.mac().0, mac(PEER), [198, 18, 0, 2], [198, 18, 0, 1], 80, 40000)
@@ -515,7 +515,7 @@ fn active_backup_drops_frames_of_backup_slave() {
 fn all_slaves_active_delivers_on_backup() {
     let mut b = bond(&[("mode", "active-backup"), ("miimon", "100"), ("all_slaves_active", "1")], 2);
     assert_eq!(b.rx_verdict(1, &unicast_to(&b), 1), RxVerdict::Deliver);
-    // Set at run time, it applies at once (§1.3), both ways.
+    // Set at run time, it applies at once (bond_options.c option setters; bond_check_params), both ways.
     let mut b = bond(&[("mode", "active-backup"), ("miimon", "100")], 2);
     b.set_option("all_slaves_active", "1", 1).unwrap();
     assert_eq!(b.rx_verdict(1, &unicast_to(&b), 1), RxVerdict::Deliver);
@@ -559,7 +559,7 @@ fn alb_delivers_unicast_on_inactive_slave() {
     // Make eth0 a non-active (inactive) slave.
     b.set_option("active_slave", "eth1", 1).unwrap();
     assert_eq!(b.active(), Some(1));
-    // The MACs were swapped: eth1 carries the bond MAC, eth0 eth1's own MAC (§5.4).
+    // The MACs were swapped: eth1 carries the bond MAC, eth0 eth1's own MAC (bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr).
     assert_eq!(b.slaves()[1].cur_mac, b.mac());
     assert_eq!(b.slaves()[0].cur_mac, slave_mac(1));
     assert_eq!(b.rx_verdict(0, &unicast_to_slave(&b, 0), 2), RxVerdict::Deliver, "alb: unicast on an inactive slave");
@@ -567,7 +567,7 @@ fn alb_delivers_unicast_on_inactive_slave() {
     assert_eq!(b.rx_verdict(0, &unicast_to(&b), 2), RxVerdict::Drop, "alb: the bond MAC lives on the active slave");
     assert_eq!(b.rx_verdict(0, &broadcast_frame(), 2), RxVerdict::Drop, "alb: broadcast only on the active slave");
     assert_eq!(b.rx_verdict(1, &broadcast_frame(), 2), RxVerdict::Deliver);
-    // tlb slaves read `active` in sysfs whatever their role (§6.2).
+    // tlb slaves read `active` in sysfs whatever their role (bond_main.c: bond_should_deliver_exact_match).
     assert!(b.status().slaves.iter().all(|s| s.state == "active"));
 }
 
@@ -580,8 +580,8 @@ fn tlb_receives_only_on_active_slave_after_switch() {
 }
 
 // Was a core bug (fixed): in tlb/alb a slave that is not the current active slave is flagged inactive from
-// the moment it is enslaved (§6.2: "5, 6: ... non-active slaves are only flagged inactive";
-// §6.1: tlb receives on the active slave only, alb bcast/mcast on the active only). The core
+// the moment it is enslaved (bond_main.c: bond_should_deliver_exact_match: "5, 6: ... non-active slaves are only flagged inactive";
+// bonding.rst, mode: tlb receives on the active slave only, alb bcast/mcast on the active only). The core
 // sets `inactive` only for backup slaves at enslave (bond/mod.rs `enslave`:
 // `s.inactive = s.backup && !all_slaves_active`, and `backup` is false in tlb/alb), and
 // `commit_up` clears it again in tlb/alb. So a never-active slave delivers everything.

@@ -1,5 +1,5 @@
-//! Bonding options against reference §1 (kernel-bonding.md): value tables (§1.2), parsing and
-//! refusals (§1.1), side effects (§1.3), sysfs read-back (§1.4) and module-parameter loads (§1.3).
+//! Bonding options against bond_options.c : value tables (bonding.rst, Bonding Driver Options), parsing and
+//! refusals (bond_options.c: bond_opt_parse, bond_opt_check_deps), side effects (bond_options.c option setters; bond_check_params), sysfs read-back (bond_sysfs.c) and module-parameter loads (bond_options.c option setters; bond_check_params).
 //!
 //! The expected values are written out here from the reference, independently of
 //! `options/table.rs`, so that a wrong row in the table fails a test.
@@ -22,7 +22,7 @@ const MODE_NAMES: [&str; 7] =
     ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
 const ALL: &[u8] = &[0, 1, 2, 3, 4, 5, 6];
 
-/// One row of reference §1.2 for an option with a value table.
+/// One row of bonding.rst, Bonding Driver Options for an option with a value table.
 struct Spec {
     name: &'static str,
     /// Every name the table gives, with its number (keywords off/minval/maxval/default too).
@@ -34,7 +34,7 @@ struct Spec {
     modes: &'static [u8],
     needs_down: bool,
     needs_no_slaves: bool,
-    /// Read back as `<name> <number>` (§1.4) rather than a decimal.
+    /// Read back as `<name> <number>` (bond_sysfs.c) rather than a decimal.
     pair: bool,
 }
 
@@ -290,7 +290,7 @@ fn table_rows_match_reference() {
     ] {
         assert_eq!(lookup(n).unwrap().module_param, mp, "{n}");
     }
-    // Raw options have their own parsers (§1.1 rule 1).
+    // Raw options have their own parsers (bond_options.c: bond_opt_parse, bond_opt_check_deps rule 1).
     for n in ["arp_ip_target", "ns_ip6_target", "primary", "active_slave", "queue_id", "slaves", "ad_actor_system"] {
         assert!(matches!(lookup(n).unwrap().syntax, Syntax::Raw(_)), "{n}");
     }
@@ -860,7 +860,7 @@ fn other_refusals() {
     assert_eq!(o, BondOptions::default());
 }
 
-// ---- module parameters (§1.3) ----
+// ---- module parameters (bond_options.c option setters; bond_check_params) ----
 
 fn load(p: &[(&str, &str)]) -> ModuleParams {
     ModuleParams::load(p).unwrap_or_else(|e| panic!("{p:?}: {e}"))

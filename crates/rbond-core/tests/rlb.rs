@@ -1,4 +1,4 @@
-//! Receive load balancing of balance-alb (reference §5.3), worked by hand.
+//! Receive load balancing of balance-alb (bond_alb.c: rlb_*), worked by hand.
 //!
 //! Conventions: slave ids are 10, 20, 30 (not 0, 1, 2, so an id is never mistaken for a list
 //! position); slave `n` has MAC 02:00:00:00:00:n; slave 10 is the active slave and holds the

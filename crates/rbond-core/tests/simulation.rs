@@ -1,6 +1,6 @@
 //! Time-driven simulation of the sans-IO bond: link monitors, failover timing, active slave
 //! selection, peer notification and the ARP monitor, checked against the kernel reference
-//! (/work/shared/reference/kernel-bonding.md §1.2, §1.3, §6.4, §6.6, §7.1, §7.2).
+//! (bonding.rst, Bonding Driver Options, bond_options.c option setters; bond_check_params, bond_main.c: bond_find_best_slave, bond_main.c: bond_should_notify_peers, bond_main.c: bond_miimon_inspect, bond_main.c: bond_ab_arp_inspect, bond_arp_rcv).
 //!
 //! The harness (`Sim`) plays the driver: it owns a virtual clock in ms, delivers scheduled
 //! link observations and received frames at their times, calls `tick` whenever
@@ -261,7 +261,7 @@ impl Sim {
             })
             .collect()
     }
-    /// Peer notifications: the gratuitous ARPs the bond sent (sender IP = target IP, §6.6),
+    /// Peer notifications: the gratuitous ARPs the bond sent (sender IP = target IP, bond_main.c: bond_should_notify_peers),
     /// with the slave and the sender MAC. The harness's bond has one IPv4 address, so one
     /// frame is one notification.
     fn notifies(&self) -> Vec<(Millis, String, MacAddr)> {
@@ -309,7 +309,7 @@ fn arp_reply_from(target: Ipv4Addr) -> Vec<u8> {
 const AB: (&str, &str) = ("mode", "active-backup");
 const MIIMON: (&str, &str) = ("miimon", "100");
 
-// ---- MII monitor: downdelay / updelay (§7.1) -------------------------------------------------
+// ---- MII monitor: downdelay / updelay (bond_main.c: bond_miimon_inspect) -------------------------------------------------
 
 #[test]
 fn downdelay_fail_at_loss_then_down_exactly_after_delay() {
@@ -458,7 +458,7 @@ fn delays_count_whole_miimon_steps_and_show_stored_times_miimon() {
     assert!(sim.logs("eth1").contains(&(1010, "link status down for backup interface, disabling it in 100 ms".into())));
     assert!(sim.logs("eth1").contains(&(2010, "link status up, enabling it in 100 ms".into())));
 
-    // With the ARP monitor the delays show 0 (§1.3).
+    // With the ARP monitor the delays show 0 (bond_options.c option setters; bond_check_params).
     let mut arp = Sim::new_down(&[("mode", "balance-xor"), MIIMON, ("updelay", "200")], &["eth0"]);
     arp.set("arp_interval", "1000").unwrap();
     let st = arp.bond.status();
@@ -473,7 +473,7 @@ fn delays_need_miimon() {
     assert_eq!(e.lines, vec!["Unable to set up delay as MII monitoring is disabled".to_string()]);
 }
 
-// ---- carrier (§6.1, §7.1) ---------------------------------------------------------------------
+// ---- carrier (bonding.rst, mode, bond_main.c: bond_miimon_inspect) ---------------------------------------------------------------------
 
 #[test]
 fn carrier_off_when_last_slave_dies_and_on_when_one_returns() {
@@ -509,7 +509,7 @@ fn carrier_in_balance_xor_follows_any_up_slave() {
     assert_eq!(sim.tx_slaves(), vec![0]);
 }
 
-// ---- updelay ignored without an active/usable slave (§7.1) -----------------------------------
+// ---- updelay ignored without an active/usable slave (bond_main.c: bond_miimon_inspect) -----------------------------------
 
 #[test]
 fn updelay_ignored_when_active_backup_has_no_active_slave() {
@@ -548,7 +548,7 @@ fn updelay_ignored_in_balance_xor_without_usable_slave() {
     assert_eq!(sim.transitions("eth1"), vec![(1050, LinkState::Down), (3050, LinkState::Back), (3250, LinkState::Up)]);
 }
 
-// ---- primary / primary_reselect / prio (§6.4, §1.3) -------------------------------------------
+// ---- primary / primary_reselect / prio (bond_main.c: bond_find_best_slave, bond_options.c option setters; bond_check_params) -------------------------------------------
 
 fn primary_sim(reselect: &str) -> Sim {
     Sim::start(&[AB, MIIMON, ("primary", "eth0"), ("primary_reselect", reselect)], &["eth0", "eth1"])
@@ -618,7 +618,7 @@ fn slave_prio_picks_highest_up_slave() {
     let mut sim = Sim::start(&[AB, MIIMON], &["eth0", "eth1", "eth2"]);
     assert_eq!(sim.active().as_deref(), Some("eth0"));
     sim.set_prio("eth1", 5);
-    assert_eq!(sim.active().as_deref(), Some("eth1"), "setting prio re-runs the selection (§1.3)");
+    assert_eq!(sim.active().as_deref(), Some("eth1"), "setting prio re-runs the selection (bond_options.c option setters; bond_check_params)");
     sim.set_prio("eth2", 10);
     assert_eq!(sim.active().as_deref(), Some("eth2"));
     sim.down_at(1050, "eth2");
@@ -685,7 +685,7 @@ fn primary_refused_outside_modes_1_5_6() {
     assert_eq!(e.lines[0], "option primary: mode dependency failed, not supported in mode balance-rr(0)");
 }
 
-// ---- active_slave (§1.2) ------------------------------------------------------------------------
+// ---- active_slave (bonding.rst, Bonding Driver Options) ------------------------------------------------------------------------
 
 #[test]
 fn active_slave_refusals_and_acceptance() {
@@ -734,7 +734,7 @@ fn active_slave_refused_in_balance_rr() {
     assert_eq!(e.lines[0], "option active_slave: mode dependency failed, not supported in mode balance-rr(0)");
 }
 
-// ---- peer notification (§6.6) -------------------------------------------------------------------
+// ---- peer notification (bond_main.c: bond_should_notify_peers) -------------------------------------------------------------------
 
 #[test]
 fn peer_notify_num_grat_arp_times_one_per_monitor_interval() {
@@ -742,7 +742,7 @@ fn peer_notify_num_grat_arp_times_one_per_monitor_interval() {
     assert!(sim.notifies().is_empty());
     sim.down_at(1050, "eth0");
     sim.run_until(3000);
-    // The bond took the first slave's MAC when it was enslaved (§6.1).
+    // The bond took the first slave's MAC when it was enslaved (bonding.rst, mode).
     let mac = sim.bond.mac();
     assert_eq!(mac, slave_mac(0));
     assert_eq!(
@@ -766,7 +766,7 @@ fn peer_notify_once_by_default_and_on_admin_switch() {
     let mut sim = Sim::start(&[AB, MIIMON], &["eth0", "eth1"]);
     sim.set("active_slave", "eth1").unwrap();
     sim.run_until(2000);
-    assert_eq!(sim.notifies(), vec![(1000, "eth1".into(), slave_mac(0))], "the bond MAC, taken from the first slave (§6.1)");
+    assert_eq!(sim.notifies(), vec![(1000, "eth1".into(), slave_mac(0))], "the bond MAC, taken from the first slave (bonding.rst, mode)");
 }
 
 #[test]
@@ -782,9 +782,9 @@ fn no_peer_notify_while_bond_down() {
 
 // Was a core bug (fixed): `Bond::set_admin_up(true)` (bond/mod.rs, "Like bond_open: ... then choose the
 // active slave") re-runs the active slave selection. Opening the bond is not one of the
-// selection triggers of §6.4 (active slave down; a primary / higher-prio / first slave comes
+// selection triggers of bond_main.c: bond_find_best_slave (active slave down; a primary / higher-prio / first slave comes
 // up; release; primary, primary_reselect, prio or active_slave set), and peer notification
-// starts only at a failover (§6.6). With equal prio and no primary, step 1 then picks the
+// starts only at a failover (bond_main.c: bond_should_notify_peers). With equal prio and no primary, step 1 then picks the
 // first up slave (eth0) over the active slave chosen while down (eth1): the administrator's
 // choice is lost and a peer notification is sent for a failover that did not happen.
 #[test]
@@ -802,7 +802,7 @@ fn bond_up_keeps_active_slave_chosen_while_down() {
 
 // Was a core bug (fixed): when the failover is committed inside `tick` (here: at the end of a downdelay),
 // the kernel's MII monitor decrements the counter *before* the commit of the same tick (it
-// decides and decrements, then commits, §6.6), so the second notification comes one monitor
+// decides and decrements, then commits, bond_main.c: bond_should_notify_peers), so the second notification comes one monitor
 // interval after the failover. The core runs `mii_tick` (failover: counter := 2, notify,
 // counter 1) and then `peer_notify_tick` in the same `tick`, which notifies again at once.
 #[test]
@@ -817,7 +817,7 @@ fn peer_notify_after_failover_committed_in_tick_is_spaced() {
 
 // Was a core bug (fixed): with the ARP monitor in active-backup, the kernel sends the remaining
 // notifications from the ARP monitor, one per interval, decrementing only when it sends
-// (§6.6: "the ARP monitor decrements it only when it sends"). The core's
+// (bond_main.c: bond_should_notify_peers: "the ARP monitor decrements it only when it sends"). The core's
 // `peer_notify_tick` only runs when miimon > 0, so only the first notification is sent.
 #[test]
 fn peer_notify_with_arp_monitor_one_per_interval() {
@@ -838,7 +838,7 @@ fn peer_notify_with_arp_monitor_one_per_interval() {
     assert_eq!(times, vec![failover, failover + 1000, failover + 2000]);
 }
 
-// ---- ARP monitor (§7.2) -----------------------------------------------------------------------
+// ---- ARP monitor (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv) -----------------------------------------------------------------------
 
 fn xor_arp(missed: &str) -> Sim {
     let mut sim = Sim::new_down(
@@ -976,7 +976,7 @@ fn arpmon_active_backup_silent_active_fails_over() {
 
 // Review findings, kept as regression tests.
 
-/// §6.4: only the active slave's failure is a reselection trigger. A backup going down must
+/// bond_main.c: bond_find_best_slave: only the active slave's failure is a reselection trigger. A backup going down must
 /// not move the active slave back to a recovered former active.
 #[test]
 fn a_backup_failing_does_not_move_the_active_slave() {
@@ -1003,7 +1003,7 @@ fn another_slaves_link_events_do_not_shorten_a_running_downdelay() {
     assert_eq!(sim.transitions("eth0"), vec![(1050, LinkState::Fail), (1450, LinkState::Down)]);
 }
 
-/// §6.4 step 5: with no slave UP, a slave still in its updelay (BACK) is made active at
+/// bond_main.c: bond_find_best_slave step 5: with no slave UP, a slave still in its updelay (BACK) is made active at
 /// once, and the kernel says how long it had waited.
 #[test]
 fn a_back_slave_is_promoted_when_nothing_else_is_up() {
@@ -1021,7 +1021,7 @@ fn a_back_slave_is_promoted_when_nothing_else_is_up() {
     );
 }
 
-// ---- NS monitor: ns_ip6_target with the ARP monitor (§7.2) -----------------------------------
+// ---- NS monitor: ns_ip6_target with the ARP monitor (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv) -----------------------------------
 
 fn xor_ns(validate: &str) -> (Sim, std::net::Ipv6Addr) {
     let target: std::net::Ipv6Addr = "2001:2::fe".parse().unwrap();

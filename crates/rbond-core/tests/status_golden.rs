@@ -1,7 +1,7 @@
 //! /proc/net/bonding rendering compared byte for byte with golden files.
 //!
-//! `golden/ref_*.txt` are the worked examples of reference §2.4, copied verbatim; the other
-//! files were written by hand from the §2.2/§2.3 templates (and §4.3/§4.4 for LACP numbers).
+//! `golden/ref_*.txt` are the worked examples of bond_procfs.c output, copied verbatim; the other
+//! files were written by hand from the bond_procfs.c: bond_info_show_master/bond_procfs.c: bond_info_show_slave templates (and IEEE 802.1AX-2020 6.4.2.3/bond_3ad.c: __get_link_speed, ad key for LACP numbers).
 
 use rbond_core::status::{
     churn, ipv6_compressed, AdInfo, AggregatorInfo, BondStatus, LacpPduDetails, SlaveAdInfo,
@@ -89,7 +89,7 @@ fn assert_text(got: &str, want: &str, name: &str) {
             want.len()
         );
     }
-    // Structural rules of §2.1, checked on every golden as well.
+    // Structural rules of bonding.rst, checked on every golden as well.
     assert!(
         got.ends_with('\n') && !got.ends_with("\n\n"),
         "{name}: must end with exactly one newline"
@@ -104,7 +104,7 @@ fn assert_text(got: &str, want: &str, name: &str) {
     }
 }
 
-// ---- §2.4 worked examples, verbatim -------------------------------------------------------
+// ---- bond_procfs.c output worked examples, verbatim -------------------------------------------------------
 
 fn ref_active_backup() -> BondStatus {
     let mut b = bond(Mode::ActiveBackup, REF_RELEASE);
@@ -332,7 +332,7 @@ fn active_backup_fail_over_mac_active() {
 fn active_backup_no_usable_slave() {
     let mut b = bond(Mode::ActiveBackup, OWN_RELEASE);
     b.mii_status_up = false;
-    // Link loss keeps the cached speed/duplex (§2.3).
+    // Link loss keeps the cached speed/duplex (bond_procfs.c: bond_info_show_slave).
     let mut eth0 = slave("eth0", "52:54:00:cc:02:01", 10000);
     eth0.mii_status = LinkState::Down;
     eth0.link_failure_count = 1;
@@ -422,7 +422,7 @@ fn ad_no_lacp_partner() {
             partner_mac: MacAddr::ZERO,
         }),
     });
-    // §2.4 "No LACP partner", after 60 s: each port is its own aggregator; the active one's
+    // bond_procfs.c output "No LACP partner", after 60 s: each port is its own aggregator; the active one's
     // port is in sync (77 = 0x4D), the other not (69 = 0x45) and so churned.
     let partner = pdu(65535, "00:00:00:00:00:00", 1, 1, 0);
     let mut eth0 = slave("eth0", sys, 10000);

@@ -1,4 +1,4 @@
-//! The balance-tlb / balance-alb transmit table (reference §5.1, §5.2), worked by hand.
+//! The balance-tlb / balance-alb transmit table (bond_alb.h constants, bond_alb.c: tlb_choose_channel), worked by hand.
 
 use proptest::prelude::*;
 use rbond_core::hash::xmit_hash;
@@ -38,7 +38,7 @@ fn ports(sport: u16, dport: u16) -> Vec<u8> {
     l4
 }
 
-/// The reference's worked example (§3.4): 192.168.1.10:49152 → 192.168.1.20:80, TCP.
+/// The reference's worked example (bond_xmit_hash, worked by hand): 192.168.1.10:49152 → 192.168.1.20:80, TCP.
 fn ref_tcp() -> Vec<u8> {
     ipv4(DST, [192, 168, 1, 10], [192, 168, 1, 20], 6, &ports(49152, 80))
 }
@@ -385,7 +385,7 @@ fn active_change_saves_history_of_both_slaves() {
 #[test]
 fn tlb_balances_unicast_ip_on_the_bond_hash() {
     let f = ref_tcp();
-    // §3.4: layer3+4 0x27272747, layer2+3 0x1E1E16AF, layer2 0x8B9 → low bytes.
+    // bond_xmit_hash, worked by hand: layer3+4 0x27272747, layer2+3 0x1E1E16AF, layer2 0x8B9 → low bytes.
     assert_eq!(xmit_hash(XmitHashPolicy::Layer34, &f), 0x2727_2747);
     assert_eq!(TxTable::balance_index(false, XmitHashPolicy::Layer34, &f), Some(0x47));
     assert_eq!(TxTable::balance_index(false, XmitHashPolicy::Layer23, &f), Some(0xaf));
@@ -534,7 +534,7 @@ fn truncated_ipv4_header() {
 
 #[test]
 fn static_choice_is_hash_mod_usable() {
-    // §3.4 example 3: 0x27272747 → n=2: 1, n=3: 2.
+    // bond_xmit_hash, worked by hand example 3: 0x27272747 → n=2: 1, n=3: 2.
     assert_eq!(static_choice(0x2727_2747, &[0, 1]), Some(1));
     assert_eq!(static_choice(0x2727_2747, &[0, 1, 2]), Some(2));
     // Indices into the usable array, not slave numbers.

@@ -212,7 +212,7 @@ fn echo_to_client(bond_mac: &str, k: usize) -> Vec<u8> {
     f
 }
 
-/// tlb_dynamic_lb 0: no table, `usable[xmit_hash mod count]` (§5.2); each client's echoes
+/// tlb_dynamic_lb 0: no table, `usable[xmit_hash mod count]` (bond_alb.c: tlb_choose_channel); each client's echoes
 /// leave on the slave the kernel's layer2 hash names. (The clients' MACs end in 01..04, so
 /// the layer2 hash gives both parities; with layer2+3 the MAC and IP parities cancel out.)
 #[test]

@@ -1,4 +1,4 @@
-//! The ARP monitor (reference §7.2) end to end: bond0 probes 198.18.0.2 with ARP requests and
+//! The ARP monitor (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv) end to end: bond0 probes 198.18.0.2 with ARP requests and
 //! judges each slave by what it receives, in real namespaces with real frames.
 //!
 //! The failure the ARP monitor exists for is one the MII monitor cannot see: the carrier stays
@@ -275,7 +275,7 @@ fn balance_xor_arp_monitor_downs_a_slave_that_hears_nothing() {
         slave_sections(s).iter().all(|x| x.1 == "up")
     });
     println!("status with a round-robin switch side:\n{s}");
-    // arp_interval switches the MII monitor off (reference §1.3), whatever the lab asked for.
+    // arp_interval switches the MII monitor off (bond_options.c option setters; bond_check_params), whatever the lab asked for.
     assert_eq!(status_field(&s, "MII Polling Interval (ms)").as_deref(), Some("0"), "{s}");
     assert_eq!(status_field(&s, "ARP Polling Interval (ms)").as_deref(), Some("100"), "{s}");
     // Both stay up for a while: no slave is downed when nothing is impaired.
@@ -330,7 +330,7 @@ fn balance_xor_arp_monitor_downs_a_slave_that_hears_nothing() {
 /// With the ARP monitor, a backup that comes (back) up with the same prio as the active slave
 /// and no primary configured must not take over: the kernel's ARP commit runs active-slave
 /// selection only when the slave is the primary, has a higher prio, or there is no active
-/// slave (reference §6.4, "Triggers"); with the prio rule of v6.0+, any other selection run
+/// slave (bond_main.c: bond_find_best_slave, "Triggers"); with the prio rule of v6.0+, any other selection run
 /// would pick the first up slave in list order, i.e. fail back to eth0.
 #[test]
 fn active_backup_arp_monitor_keeps_the_active_slave_when_a_backup_comes_up() {

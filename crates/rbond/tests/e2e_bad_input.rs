@@ -1,5 +1,5 @@
 //! Issue 3: refused input. Each bad command must exit non-zero, say on stderr what was wrong in
-//! the kernel's words (reference §1.1: the option's name, the invalid value and, for ranges,
+//! the kernel's words (bond_options.c: bond_opt_parse, bond_opt_check_deps: the option's name, the invalid value and, for ranges,
 //! the allowed values), and leave `rbond status` byte-for-byte unchanged.
 
 mod common;
@@ -22,7 +22,7 @@ const CASES: &[Case] = &[
         stderr_has: &["option xmit_hash_policy: invalid value (layer5)"],
     },
     Case { args: &["set", "bond0", "miimon", "fast"], stderr_has: &["option miimon: invalid value (fast)"] },
-    // The value check comes after the "no slaves" check (§1.1), so a bad mode is tried on a
+    // The value check comes after the "no slaves" check (bond_options.c: bond_opt_parse, bond_opt_check_deps), so a bad mode is tried on a
     // new bond, which must then not exist.
     Case { args: &["add", "bond1", "mode", "9"], stderr_has: &["option mode: invalid value (9)"] },
     // Out of range: the kernel also prints the allowed range.

@@ -1,5 +1,5 @@
 //! bond0 behaves like a kernel bond device: peers are told at failover (gratuitous ARP,
-//! §6.6), the slaves follow the bond's MTU and MAC (§6.1), and a released slave gets back
+//! bond_main.c: bond_should_notify_peers), the slaves follow the bond's MTU and MAC (bonding.rst, mode), and a released slave gets back
 //! the MAC and MTU it had.
 
 mod common;

@@ -4,7 +4,7 @@
 //! iperf3) spread over all slaves, cable pulls, a silent partner whose carrier stays up, and
 //! every LACPDU and marker rbond sends decoded by tshark.
 //!
-//! Timing bounds come from IEEE 802.1AX and the reference (§4.1): fast periodic 1 s, short
+//! Timing bounds come from IEEE 802.1AX and the (bond_3ad.c: bond_3ad_state_machine_handler): fast periodic 1 s, short
 //! timeout 3 s, aggregate wait 2 s. Margins allow for a loaded 2-core machine.
 
 mod common;

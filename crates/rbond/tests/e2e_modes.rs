@@ -69,7 +69,7 @@ fn active_backup_sends_nothing_on_the_backup() {
     teardown(lab);
 }
 
-/// layer3+4 hash of the kernel (reference §3.3) for our probe flow 198.18.0.1:sport ->
+/// layer3+4 hash of the kernel (bond_main.c: bond_xmit_hash) for our probe flow 198.18.0.1:sport ->
 /// 198.18.0.2:7 over UDP; the slave index is `hash % n` when all slaves are usable.
 fn layer34_slave(sport: u16, n: u32) -> u32 {
     let native = |b: [u8; 4]| u32::from_le_bytes(b); // words as a little-endian host loads them

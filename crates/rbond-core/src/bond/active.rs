@@ -1,5 +1,5 @@
-//! The current active slave: slave flags, the selection of §6.4 and what a change does
-//! (fail_over_mac §6.5, peer notification §6.6).
+//! The current active slave: slave flags, the selection of bond_main.c: bond_find_best_slave and what a change does
+//! (fail_over_mac bond_main.c: bond_do_fail_over_mac, peer notification bond_main.c: bond_should_notify_peers).
 
 use super::*;
 
@@ -33,7 +33,7 @@ impl Bond {
         self.opts.primary.as_deref().and_then(|p| self.pos_by_name(p))
     }
 
-    /// Re-runs the active slave choice (§6.4) and applies a change.
+    /// Re-runs the active slave choice (bond_main.c: bond_find_best_slave) and applies a change.
     pub(super) fn reselect(&mut self, now: Millis) {
         let primary = self.primary_idx();
         let current = self.curr_active;
@@ -66,7 +66,7 @@ impl Bond {
     }
 
     /// bond_change_active_slave: flags, the mode's tables, then in mode 1 fail_over_mac and
-    /// peer notification (§6.4 failover actions).
+    /// peer notification (bond_main.c: bond_find_best_slave failover actions).
     pub(super) fn change_active(&mut self, new: Option<SlaveIdx>, now: Millis) {
         let old = self.curr_active;
         let uses_primary = self.mode.ops().uses_primary();
@@ -143,7 +143,7 @@ impl Bond {
         self.send_peer_notif -= 1;
     }
 
-    /// One peer notification (§6.6): for each address of the bond a gratuitous ARP
+    /// One peer notification (bond_main.c: bond_should_notify_peers): for each address of the bond a gratuitous ARP
     /// (IPv4) or an unsolicited NA (IPv6), from the bond MAC, on slave `id`.
     fn announce(&mut self, id: SlaveId) {
         let mac = self.mac;
@@ -163,7 +163,7 @@ impl Bond {
             // The MII monitor decrements every tick.
             self.peer_notify_now();
         } else if self.should_notify_peers() {
-            // The ARP monitor decrements only when it sends (§6.6).
+            // The ARP monitor decrements only when it sends (bond_main.c: bond_should_notify_peers).
             self.peer_notify_now();
         }
     }

@@ -1,5 +1,5 @@
 //! Administrative events: bring the bond up/down, its MAC, enslave and release, option
-//! writes (the sysfs and `ip link` equivalents, reference §1) and per-slave settings.
+//! writes (the sysfs and `ip link` equivalents, bond_options.c) and per-slave settings.
 
 use super::*;
 use crate::options::{lookup, target_list_items, Errno, Opt, OptError};
@@ -31,7 +31,7 @@ impl Bond {
     /// The administrator sets the bond's MAC address (`ip link set bond0 address ...`).
     pub fn set_bond_mac(&mut self, mac: MacAddr) {
         if self.mode.ops().bond_mac_follows_active(&self.opts) {
-            // fail_over_mac=active: a manual change is silently ignored (§6.5); the device
+            // fail_over_mac=active: a manual change is silently ignored (bond_main.c: bond_do_fail_over_mac); the device
             // gets its MAC back.
             self.actions.push_back(Action::SetBondMac(self.mac));
             return;
@@ -42,7 +42,7 @@ impl Bond {
         self.actions.push_back(Action::SetBondMac(mac));
         let (mode, v, out) = self.parts();
         if mode.ops_mut().admin_set_bond_mac(&v, mac, out) {
-            // tlb/alb: the active slave takes it, by a swap if another slave has it (§5.4).
+            // tlb/alb: the active slave takes it, by a swap if another slave has it (bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr).
             self.sync_mode_macs();
             return;
         }
@@ -84,7 +84,7 @@ impl Bond {
         }
         let mut notes = Vec::new();
         if self.slaves.is_empty() && self.mac_random {
-            // The bond takes the first slave's MAC (§6.1).
+            // The bond takes the first slave's MAC (bonding.rst, mode).
             self.mac = perm;
             self.mac_random = false;
             self.mode.ops_mut().bond_mac_changed(perm);
@@ -159,7 +159,7 @@ impl Bond {
         let (mode, v, out) = self.parts();
         let m = mode.ops_mut();
         m.slave_removed(&v, i, now);
-        // tlb/alb restore the MACs themselves (a swap back may be needed first, §5.4).
+        // tlb/alb restore the MACs themselves (a swap back may be needed first, bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr).
         let restore = !m.release_macs(&v, i, now, out) && m.restores_mac_on_release(v.opts);
         let s = self.slaves.remove(i);
         self.curr_active = match self.curr_active {
@@ -192,7 +192,7 @@ impl Bond {
         self.mode_sync();
     }
 
-    /// The kernel gives a bond without slaves a new random MAC (§6.1), so the bond does not
+    /// The kernel gives a bond without slaves a new random MAC (bonding.rst, mode), so the bond does not
     /// keep the address of the NIC that just got it back.
     pub(super) fn after_last_release(&mut self) {
         self.next_mii = None;
@@ -256,7 +256,7 @@ impl Bond {
         self.update_carrier();
     }
 
-    /// A sysfs-style write to one option (reference §1). Enslaving and releasing
+    /// A sysfs-style write to one option (bond_options.c). Enslaving and releasing
     /// (`slaves`) need the driver and go through `enslave`/`release` instead.
     pub fn set_option(&mut self, name: &str, value: &str, now: Millis) -> Result<Vec<String>, OptError> {
         let d = lookup(name).ok_or_else(|| crate::options::unknown_option(name))?;
@@ -341,7 +341,7 @@ impl Bond {
             }
             Opt::Primary => {
                 // A primary that is enslaved becomes active if its link is up, whatever
-                // primary_reselect says (§1.3).
+                // primary_reselect says (bond_options.c option setters; bond_check_params).
                 self.force_primary = self.primary_idx().is_some();
                 self.reselect(now);
             }

@@ -1,4 +1,4 @@
-//! The ARP monitor (reference §7.2): probes `arp_ip_target`s (ARP requests) and
+//! The ARP monitor (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv): probes `arp_ip_target`s (ARP requests) and
 //! `ns_ip6_target`s (Neighbor Solicitations) from the slaves and judges a slave's link by
 //! the frames it sends and receives.
 //!
@@ -13,7 +13,7 @@ fn within(now: Millis, t: Millis, k: u64, iv: u64) -> bool {
     now + iv >= t && now <= t + k * iv + iv / 2
 }
 
-/// Receive side: update the slave's last receive time per arp_validate (§7.2).
+/// Receive side: update the slave's last receive time per arp_validate (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv).
 pub(crate) fn arpmon_rx(b: &mut Bond, i: SlaveIdx, f: &[u8], now: Millis) {
     let v = b.opts.arp_validate;
     let is_active = match b.opts.mode {
@@ -204,7 +204,7 @@ pub(crate) fn arpmon_tick(b: &mut Bond, now: Millis) -> bool {
         };
         if down {
             set_link(b, i, false, now);
-            // Only the active slave's failure calls for a new choice (§6.4).
+            // Only the active slave's failure calls for a new choice (bond_main.c: bond_find_best_slave).
             changed |= b.curr_active == Some(i);
         }
     }

@@ -32,7 +32,7 @@ impl Bond {
     // ----- the mode's own machines (802.3ad LACP) ---------------------------------------
 
     /// Collects what the mode's machines produced (frames, log lines) and, when they changed
-    /// anything, re-derives the slave flags the mode decides (§6.2), the transmit array and
+    /// anything, re-derives the slave flags the mode decides (bond_main.c: bond_should_deliver_exact_match), the transmit array and
     /// the carrier.
     pub(super) fn mode_sync(&mut self) {
         let v = View {

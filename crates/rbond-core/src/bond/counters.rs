@@ -1,5 +1,5 @@
 //! Counters the core itself knows: failovers with their cause, and per slave the link
-//! failures (the kernel's `link_failure_count`, §2.3) and how often it became active.
+//! failures (the kernel's `link_failure_count`, bond_procfs.c: bond_info_show_slave) and how often it became active.
 //! Data-path counters (packets, bytes, drops) belong to the driver, which sees the frames.
 //! Not rendered in the /proc text; the daemon shows them in `rbond status --json` and on its
 //! metrics endpoint.
@@ -12,14 +12,14 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailoverCause {
-    /// The active slave's link failed (MII or ARP monitor, §6.4 "the active slave fails").
+    /// The active slave's link failed (MII or ARP monitor, bond_main.c: bond_find_best_slave "the active slave fails").
     LinkFailure,
     /// The active slave was released.
     Released,
     /// An administrator chose the slave (`active_slave`, `ifenslave -c`).
     Manual,
     /// The old active slave is still up but a better one won: the primary came back, a
-    /// higher `prio`, or a `primary`/`primary_reselect` write (§6.4 reselection triggers).
+    /// higher `prio`, or a `primary`/`primary_reselect` write (bond_main.c: bond_find_best_slave reselection triggers).
     Reselect,
     /// There was no active slave (first slave up, or recovery after all links failed).
     NoActive,

@@ -1,11 +1,11 @@
-//! The per-frame calls: where a frame from the bond goes (§6, §3, §5) and what happens to a
-//! frame received on a slave (§6.2). Nothing here allocates.
+//! The per-frame calls: where a frame from the bond goes (bonding.rst, Bonding Driver Options: mode, bond_main.c: bond_xmit_hash, bond_alb.c) and what happens to a
+//! frame received on a slave (bond_main.c: bond_should_deliver_exact_match). Nothing here allocates.
 
 use super::*;
 
 impl Bond {
     /// The transmit decision for one frame from the bond device: the mode's choice of slave
-    /// (or slaves), with any source-MAC rewrite the mode needs (tlb/alb, §5.2) already
+    /// (or slaves), with any source-MAC rewrite the mode needs (tlb/alb, bond_alb.c: tlb_choose_channel) already
     /// applied to `frame`.
     #[inline]
     pub fn tx(&mut self, frame: &mut [u8]) -> TxDecision<'_> {
@@ -15,7 +15,7 @@ impl Bond {
 
     /// A frame arrived on slave `id` (an event): the receive side of the ARP/NS monitor sees
     /// it, then the mode's hook (LACP takes its PDUs, alb snoops ARP), then the inactive-slave
-    /// filter of §6.2 decides whether the bond device gets it. A frame to deliver is made
+    /// filter of bond_main.c: bond_should_deliver_exact_match decides whether the bond device gets it. A frame to deliver is made
     /// ready for the bond device in place: in alb a slave keeps its own MAC, so a frame sent
     /// to it (or, for 10 s after a failure, to a failed slave's MAC the active slave took
     /// over) gets the bond MAC as its destination, as the kernel's receive path treats it as
@@ -36,7 +36,7 @@ impl Bond {
         let (mode, v, out) = self.parts();
         if let Some(d) = mode.ops_mut().rx_hook(&v, i, frame, now, out) {
             if d == RxDecision::Consumed {
-                // LACP may have changed the port's state (§4.5).
+                // LACP may have changed the port's state (IEEE 802.1AX-2020 6.4.12).
                 self.mode_sync();
             }
             return d;
@@ -49,7 +49,7 @@ impl Bond {
         RxDecision::Deliver
     }
 
-    /// A sysfs read of `/sys/class/net/<bond>/bonding/<option>` (§1.4), without the
+    /// A sysfs read of `/sys/class/net/<bond>/bonding/<option>` (bond_sysfs.c), without the
     /// trailing newline; None for an unknown file.
     pub fn show(&self, option: &str) -> Option<String> {
         let names = |f: &dyn Fn(&Slave) -> String| self.slaves.iter().map(f).collect::<Vec<_>>().join(" ");
@@ -64,7 +64,7 @@ impl Bond {
         })
     }
 
-    /// The status model (reference §2) of this bond.
+    /// The status model (bond_procfs.c) of this bond.
     pub fn status(&self) -> crate::status::BondStatus {
         status::build(self)
     }

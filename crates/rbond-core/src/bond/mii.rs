@@ -1,4 +1,4 @@
-//! The MII monitor's per-slave state machine (reference §7.1), as the kernel's
+//! The MII monitor's per-slave state machine (bond_main.c: bond_miimon_inspect), as the kernel's
 //! `bond_miimon_inspect`: UP → FAIL (downdelay) → DOWN → BACK (updelay) → UP.
 //!
 //! The kernel counts a delay in monitor ticks from the tick that saw the change, so a delay

@@ -56,12 +56,12 @@ pub enum Action {
     /// Turn the bond device's carrier on or off.
     SetCarrier(bool),
     /// Send a frame the bond originates (no vnet header) on a slave: gratuitous ARP and
-    /// unsolicited NA (§6.6), ARP and NS probes (§7.2).
+    /// unsolicited NA (bond_main.c: bond_should_notify_peers), ARP and NS probes (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv).
     SendFrame { slave: SlaveId, frame: Vec<u8> },
     /// The current active slave changed (modes 1, 5, 6; informational), and why.
     ActiveChanged { old: Option<SlaveId>, new: Option<SlaveId>, cause: FailoverCause },
     /// Put a slave's NIC in or out of promiscuous mode (alb: the active slave receives for a
-    /// disabled slave's MAC for 10 s, `rlb_teach_disabled_mac_on_primary`, §5.3).
+    /// disabled slave's MAC for 10 s, `rlb_teach_disabled_mac_on_primary`, bond_alb.c: rlb_*).
     SetPromisc { slave: SlaveId, on: bool },
     /// A kernel-style log line. `slave` adds the `(slave <if>): ` part.
     Log { level: Level, slave: Option<String>, msg: String },
@@ -75,7 +75,7 @@ pub struct Bond {
     release: String,
     opts: BondOptions,
     mac: MacAddr,
-    /// True while the bond MAC is the random one it was created with (§6.1).
+    /// True while the bond MAC is the random one it was created with (bonding.rst, mode).
     mac_random: bool,
     admin_up: bool,
     slaves: Vec<Slave>,
@@ -233,7 +233,7 @@ impl Bond {
     }
 
     /// Brings `Slave::cur_mac` in line with what the mode component programmed (tlb/alb own
-    /// their slaves' MACs, §5.4).
+    /// their slaves' MACs, bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr).
     pub(crate) fn sync_mode_macs(&mut self) {
         for i in 0..self.slaves.len() {
             if let Some(m) = self.mode.ops().nic_mac(self.slaves[i].id) {

@@ -1,5 +1,5 @@
-//! Link monitoring over time: the MII monitor's schedule, passes and commits (§7.1), the
-//! link observations the driver feeds in, and the ARP monitor's tick (`arpmon.rs`, §7.2).
+//! Link monitoring over time: the MII monitor's schedule, passes and commits (bond_main.c: bond_miimon_inspect), the
+//! link observations the driver feeds in, and the ARP monitor's tick (`arpmon.rs`, bond_main.c: bond_ab_arp_inspect, bond_arp_rcv).
 
 use super::*;
 use super::mii::MiiCommit;
@@ -118,7 +118,7 @@ impl Bond {
         self.mode_sync();
     }
 
-    /// Commit to UP (§7.1). Returns whether the active slave must be reselected.
+    /// Commit to UP (bond_main.c: bond_miimon_inspect). Returns whether the active slave must be reselected.
     pub(super) fn commit_up(&mut self, i: SlaveIdx, now: Millis) -> bool {
         let needs_speed = self.mode.ops().needs_speed();
         let s = &mut self.slaves[i];
@@ -148,7 +148,7 @@ impl Bond {
         self.up_triggers_reselect(i)
     }
 
-    /// Reselection triggers when slave `i` comes up (§6.4): it is the primary, it has a
+    /// Reselection triggers when slave `i` comes up (bond_main.c: bond_find_best_slave): it is the primary, it has a
     /// higher prio than the active slave, or there is no active slave.
     pub(crate) fn up_triggers_reselect(&self, i: SlaveIdx) -> bool {
         match self.curr_active {
@@ -169,11 +169,11 @@ impl Bond {
         let m = mode.ops_mut();
         m.link_down(&v, i, now);
         m.link_changed(&v, i, false, now, out);
-        // Only the active slave's failure is a reselection trigger (§6.4).
+        // Only the active slave's failure is a reselection trigger (bond_main.c: bond_find_best_slave).
         self.curr_active == Some(i)
     }
 
-    /// The ARP monitor (§7.2) for modes 0–3: see `arpmon.rs`.
+    /// The ARP monitor (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv) for modes 0–3: see `arpmon.rs`.
     pub(super) fn arp_tick(&mut self, now: Millis) {
         let changed = arpmon::arpmon_tick(self, now);
         if changed {
@@ -184,7 +184,7 @@ impl Bond {
     }
 
     /// The bond's addresses, as the driver sees them: the ARP/NS monitor's probe sources
-    /// and what validation checks replies against (§7.2).
+    /// and what validation checks replies against (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv).
     pub fn set_local_addrs(&mut self, v4: &[std::net::Ipv4Addr], v6: &[std::net::Ipv6Addr]) {
         self.local_v4.clear();
         self.local_v4.extend_from_slice(v4);

@@ -1,4 +1,4 @@
-//! Choice of the current active slave for modes 1, 5 and 6 (reference §6.4), as the
+//! Choice of the current active slave for modes 1, 5 and 6 (bond_main.c: bond_find_best_slave), as the
 //! kernel's `bond_find_best_slave` / `bond_choose_primary_or_current`.
 
 use super::slave::Slave;
@@ -20,7 +20,7 @@ fn up(s: &[Slave], i: Option<SlaveIdx>) -> Option<SlaveIdx> {
     i.filter(|&i| s[i].link == LinkState::Up)
 }
 
-/// Primary or current, by step 1–4 of §6.4.
+/// Primary or current, by step 1–4 of bond_main.c: bond_find_best_slave.
 fn primary_or_current(inp: &mut SelectInput) -> Option<SlaveIdx> {
     let s = inp.slaves;
     let cur = inp.current;

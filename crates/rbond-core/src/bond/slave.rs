@@ -20,7 +20,7 @@ pub struct Slave {
     pub phase_since: Millis,
     /// The last observation of the device (admin state, carrier, speed, duplex).
     pub obs: LinkObservation,
-    /// Speed and duplex cached as the kernel caches them (§2.3): link loss keeps them.
+    /// Speed and duplex cached as the kernel caches them (bond_procfs.c: bond_info_show_slave): link loss keeps them.
     pub speed_mbps: Option<u32>,
     pub duplex: Duplex,
     pub link_failure_count: u32,
@@ -66,12 +66,12 @@ impl Slave {
         }
     }
 
-    /// "Can transmit": device up, carrier on, link UP, state active (§6.2).
+    /// "Can transmit": device up, carrier on, link UP, state active (bond_main.c: bond_should_deliver_exact_match).
     pub fn can_tx(&self) -> bool {
         self.obs.admin_up && self.obs.carrier && self.link == LinkState::Up && !self.backup
     }
 
-    /// The MII link test of §7.1 (use_carrier=1: the carrier; the driver supplies the
+    /// The MII link test of bond_main.c: bond_miimon_inspect (use_carrier=1: the carrier; the driver supplies the
     /// ethtool result in `carrier` when use_carrier=0).
     pub fn mii_link_up(&self) -> bool {
         self.obs.admin_up && self.obs.carrier

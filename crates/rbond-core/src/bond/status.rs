@@ -1,4 +1,4 @@
-//! Fills the status model (reference §2) from the live bond.
+//! Fills the status model (bond_procfs.c) from the live bond.
 
 use super::Bond;
 use crate::status::{AdInfo, BondStatus, LbInfo, RlbClientStatus, SlaveLacpCounters, SlaveStatus, TxBucketStatus};
@@ -14,7 +14,7 @@ pub(super) fn build(b: &Bond) -> BondStatus {
         lacp_rate_fast: o.lacp_rate == crate::options::LacpRate::Fast,
         min_links: o.min_links,
         ad_select: o.ad_select.name(),
-        // The identity the engine uses now (BOND_AD_INFO(bond).system, §4.4).
+        // The identity the engine uses now (BOND_AD_INFO(bond).system, bond_3ad.c: __get_link_speed, ad key).
         system_priority: ad_mode.map_or(o.ad_actor_sys_prio, |m| m.lacp().system().0),
         system_mac: ad_mode.map_or(if o.ad_actor_system.is_zero() { b.mac } else { o.ad_actor_system }, |m| m.lacp().system().1),
         active_aggregator: ad_mode.and_then(|m| m.active_aggregator()),
@@ -30,7 +30,7 @@ pub(super) fn build(b: &Bond) -> BondStatus {
         primary_reselect: o.primary_reselect.name(),
         active_slave: b.curr_active.map(|i| b.slaves[i].name.clone()),
         mii_status_up: b.carrier,
-        // With the ARP monitor, miimon and the delays print 0 (§2.2).
+        // With the ARP monitor, miimon and the delays print 0 (bond_procfs.c: bond_info_show_master).
         miimon: if arp { 0 } else { o.miimon },
         updelay_ms: if arp { 0 } else { o.updelay_ms() },
         downdelay_ms: if arp { 0 } else { o.downdelay_ms() },
@@ -53,7 +53,7 @@ pub(super) fn build(b: &Bond) -> BondStatus {
                 link_failure_count: s.link_failure_count,
                 perm_hwaddr: s.perm_hwaddr,
                 queue_id: s.queue_id,
-                // tlb/alb slaves always read `active` (§6.2): their mode never sets backup.
+                // tlb/alb slaves always read `active` (bond_main.c: bond_should_deliver_exact_match): their mode never sets backup.
                 state: if s.backup { "backup" } else { "active" },
                 ad: ad_mode.and_then(|m| m.lacp().port_status(s.id.0)),
                 lacp_counters: ad_mode.and_then(|m| m.counters(s.id)).map(|c| SlaveLacpCounters {

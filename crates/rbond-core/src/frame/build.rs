@@ -1,5 +1,5 @@
-//! Builders for the control-plane frames the bond originates: ARP probes (§7.2) and peer
-//! notifications (§6.6). These run a few times per second at most, so they allocate.
+//! Builders for the control-plane frames the bond originates: ARP probes (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv) and peer
+//! notifications (bond_main.c: bond_should_notify_peers). These run a few times per second at most, so they allocate.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -25,7 +25,7 @@ fn pad(f: &mut Vec<u8>) {
     }
 }
 
-/// An ARP request as the ARP monitor sends it (§7.2): broadcast destination, Ethernet source
+/// An ARP request as the ARP monitor sends it (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv): broadcast destination, Ethernet source
 /// and sender hardware address `src_mac`, target hardware address all-zero, optionally with
 /// an in-band 802.1Q tag. Zero-padded to 60 bytes.
 pub fn arp_request(
@@ -48,18 +48,18 @@ pub fn arp_request(
     f
 }
 
-/// The IPv4 peer notification of §6.6 (what `inetdev_send_gratuitous_arp` sends): an ARP
+/// The IPv4 peer notification of bond_main.c: bond_should_notify_peers (what `inetdev_send_gratuitous_arp` sends): an ARP
 /// **request**, broadcast, sender IP = target IP = `ip`, target MAC zero. VLAN devices on the
 /// bond send tagged copies: use [`arp_request`]`(mac, ip, ip, Some(tci))` for those.
 pub fn gratuitous_arp(mac: MacAddr, ip: Ipv4Addr) -> Vec<u8> {
     arp_request(mac, ip, ip, None)
 }
 
-/// Neighbor Advertisement flag bits (first byte of the reserved word, RFC 4861 §4.4).
+/// Neighbor Advertisement flag bits (first byte of the reserved word, RFC 4861 bond_3ad.c: __get_link_speed, ad key).
 const NA_ROUTER: u8 = 0x80;
 const NA_OVERRIDE: u8 = 0x20;
 
-/// The IPv6 peer notification of §6.6 (what `ndisc_send_unsol_na` sends): an unsolicited
+/// The IPv6 peer notification of bond_main.c: bond_should_notify_peers (what `ndisc_send_unsol_na` sends): an unsolicited
 /// Neighbor Advertisement from `ip` to ff02::1 (MAC 33:33:00:00:00:01), hop limit 255,
 /// flags R = `router` (the kernel uses the interface's forwarding setting), S = 0, O = 1,
 /// target `ip`, and a target link-layer address option carrying `mac`. 86 bytes.
@@ -87,16 +87,16 @@ pub fn unsolicited_na(mac: MacAddr, ip: Ipv6Addr, router: bool) -> Vec<u8> {
     f
 }
 
-/// The solicited-node multicast address of `target` (RFC 4291 §2.7.1): ff02::1:ffXX:XXXX.
+/// The solicited-node multicast address of `target` (RFC 4291 bond_procfs.c.1): ff02::1:ffXX:XXXX.
 pub fn solicited_node(target: Ipv6Addr) -> Ipv6Addr {
     let t = target.octets();
     Ipv6Addr::from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, t[13], t[14], t[15]])
 }
 
-/// A Neighbor Solicitation as the NS monitor sends it for an `ns_ip6_target` (§7.2): to the
+/// A Neighbor Solicitation as the NS monitor sends it for an `ns_ip6_target` (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv): to the
 /// target's solicited-node multicast address (MAC 33:33:ff:XX:XX:XX), hop limit 255, from
 /// `src_ip` with a source link-layer address option carrying `src_mac` (no option when the
-/// source is `::`, as RFC 4861 §4.3 requires).
+/// source is `::`, as RFC 4861 IEEE 802.1AX-2020 6.4.2.3 requires).
 pub fn neighbor_solicitation(src_mac: MacAddr, src_ip: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
     let dst = solicited_node(target);
     let mut icmp = Vec::with_capacity(32);
@@ -132,7 +132,7 @@ fn ones_sum(mut acc: u32, bytes: &[u8]) -> u32 {
     acc
 }
 
-/// The ICMPv6 checksum (RFC 4443 §2.3) of `msg` (checksum field zeroed by the caller),
+/// The ICMPv6 checksum (RFC 4443 bond_procfs.c: bond_info_show_slave) of `msg` (checksum field zeroed by the caller),
 /// over the IPv6 pseudo-header: source, destination, upper-layer length, next header 58.
 pub fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, msg: &[u8]) -> u16 {
     let mut acc = ones_sum(0, &src.octets());
@@ -195,7 +195,7 @@ mod tests {
         assert_eq!(f.len(), 60);
         assert_eq!(&f[12..18], &[0x81, 0x00, 0x20, 0x64, 0x08, 0x06]);
         assert_eq!(&f[18..26], &[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
-        assert_eq!(&f[32..36], &[0, 0, 0, 0]); // sender IP 0.0.0.0 (no route, §7.2)
+        assert_eq!(&f[32..36], &[0, 0, 0, 0]); // sender IP 0.0.0.0 (no route, bond_main.c: bond_ab_arp_inspect, bond_arp_rcv)
         assert_eq!(&f[42..46], &[198, 18, 0, 254]);
     }
 

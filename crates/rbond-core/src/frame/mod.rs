@@ -75,7 +75,7 @@ pub mod ipproto {
 pub const ETH_HLEN: usize = 14;
 /// Shortest Ethernet frame without FCS (ETH_ZLEN); shorter frames are padded with zeros.
 pub const ETH_ZLEN: usize = 60;
-/// Destination of LACPDUs and marker PDUs (§4.2).
+/// Destination of LACPDUs and marker PDUs (IEEE 802.1AX-2020 6.4.2, 6.5.3).
 pub const LACP_DST: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x02];
 /// IPv6 all-nodes multicast MAC (33:33:00:00:00:01), the destination of unsolicited NAs.
 pub const IPV6_ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0x00, 0x00, 0x00, 0x01];

@@ -41,7 +41,7 @@ pub fn parse_eth(frame: &[u8]) -> Option<FrameMeta> {
 }
 
 /// LACPDU or marker PDU: EtherType 0x8809 **and** destination exactly 01:80:c2:00:00:02
-/// (§4.2). The length check (110 bytes after the header) is the LACP receiver's job, since
+/// (IEEE 802.1AX-2020 6.4.2, 6.5.3). The length check (110 bytes after the header) is the LACP receiver's job, since
 /// a short one is counted as illegal rather than ignored.
 pub fn is_lacp(frame: &[u8]) -> bool {
     match parse_eth(frame) {
@@ -51,7 +51,7 @@ pub fn is_lacp(frame: &[u8]) -> bool {
 }
 
 /// Destination is an IEEE 802.1D reserved link-local group 01:80:c2:00:00:0X (STP, LACP,
-/// LLDP, EAPOL...). Inactive slaves still pass these up (§6.2).
+/// LLDP, EAPOL...). Inactive slaves still pass these up (bond_main.c: bond_should_deliver_exact_match).
 pub fn is_link_local_dst(frame: &[u8]) -> bool {
     match frame.get(..6) {
         Some(d) => d[..5] == [0x01, 0x80, 0xc2, 0x00, 0x00] && d[5] & 0xf0 == 0,
@@ -118,7 +118,7 @@ pub fn is_ipv6_nd_ns_na(frame: &[u8]) -> bool {
 }
 
 /// A Neighbor Advertisement (ICMPv6 type 136): the IPv6 source and destination and the
-/// advertised target address. For the NS monitor's validation (§7.2).
+/// advertised target address. For the NS monitor's validation (bond_main.c: bond_ab_arp_inspect, bond_arp_rcv).
 pub struct NaView {
     pub src: Ipv6Addr,
     pub dst: Ipv6Addr,
@@ -144,7 +144,7 @@ pub fn parse_na(frame: &[u8]) -> Option<NaView> {
 }
 
 /// (source, destination) of an IPv4 frame (after a metadata tag), if the 20-byte header is
-/// present. For alb's per-destination balancing (§5.2).
+/// present. For alb's per-destination balancing (bond_alb.c: tlb_choose_channel).
 pub fn ipv4_addrs(frame: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr)> {
     let m = parse_eth(frame)?;
     if m.ethertype != ethertype::IPV4 {

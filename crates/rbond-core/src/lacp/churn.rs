@@ -1,4 +1,4 @@
-//! Churn Detection machines (IEEE 802.1AX-2014 6.4.17; kernel `ad_churn_machine`, §4.9).
+//! Churn Detection machines (IEEE 802.1AX-2014 6.4.17; kernel `ad_churn_machine`, IEEE 802.1AX-2020 6.4.14-6.4.17; bond_3ad.c: ad_agg_selection_logic).
 //! Informational only: they feed the churn lines of the status text.
 
 use super::state::*;

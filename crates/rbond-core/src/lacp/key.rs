@@ -1,4 +1,4 @@
-//! The operational port key (kernel `ad_update_actor_keys`, reference §4.4):
+//! The operational port key (kernel `ad_update_actor_keys`, bond_3ad.c: __get_link_speed, ad key):
 //! `(ad_user_port_key << 6) | (speed_code << 1) | duplex_bit`.
 
 use super::{Lacp, PortLink};

@@ -1,5 +1,5 @@
 //! Marker Responder (IEEE 802.1AX-2014 6.5.4.2; kernel `ad_marker_info_received` and
-//! `ad_marker_response_received`, reference §4.2). Linux never originates a Marker; it echoes
+//! `ad_marker_response_received`, IEEE 802.1AX-2020 6.4.2, 6.5.3). Linux never originates a Marker; it echoes
 //! Marker Information with only the TLV type changed, on the same port, at once.
 
 use super::pdu::{self, MarkerKind};

@@ -1,7 +1,7 @@
 //! The IEEE 802.1AX (formerly 802.3ad) Link Aggregation Control Protocol engine, sans-IO.
 //!
 //! Behaviour follows the Linux bonding driver (`drivers/net/bonding/bond_3ad.c`, reference
-//! §4) and IEEE 802.1AX-2014 clause 6. The caller feeds events stamped with its clock (ports
+//! bond_3ad.c, IEEE 802.1AX) and IEEE 802.1AX-2014 clause 6. The caller feeds events stamped with its clock (ports
 //! added and removed, link changes, received frames, ticks) and drains [`LacpOutput`]s: frames
 //! to send, port and aggregator changes, kernel-style log lines. Nothing here reads a clock or
 //! performs I/O.
@@ -11,7 +11,7 @@
 //! `port` holds the per-port variables, `state` the state bits and timers.
 //!
 //! # Timing
-//! The engine ticks every 100 ms while the bond is up (§4.1). Each tick: the aggregator
+//! The engine ticks every 100 ms while the bond is up (bond_3ad.c: bond_3ad_state_machine_handler). Each tick: the aggregator
 //! selection timer, then for each port in the order added: receive, periodic, port
 //! selection, mux, transmit, churn; then BEGIN is cleared. A received LACPDU runs the receive
 //! machine at once; what it causes to be sent leaves at a later tick.
@@ -69,7 +69,7 @@ pub struct PortLink {
 pub struct LacpConfig {
     /// lacp_rate=fast: our Timeout bit, asking the partner to send every second.
     pub lacp_fast: bool,
-    /// lacp_active: our Activity bit (newest-kernel semantics, §4.10).
+    /// lacp_active: our Activity bit (newest-kernel semantics, bonding.rst, lacp_active).
     pub lacp_active: bool,
     pub ad_select: AdSelect,
     /// ad_actor_sys_prio.
@@ -239,7 +239,7 @@ impl Lacp {
         }
     }
 
-    /// Apply a new configuration (reference §1.3): rate, activity and actor identity take
+    /// Apply a new configuration (bond_options.c option setters; bond_check_params): rate, activity and actor identity take
     /// effect at once and are announced (NTT); min_links updates the carrier; ad_select and
     /// coupled_control apply from the next selection / mux transition.
     pub fn set_config(&mut self, cfg: LacpConfig, _now: Millis) {
@@ -278,7 +278,7 @@ impl Lacp {
     }
 
     /// The bond's MAC changed. It becomes the actor system the next time the identity is
-    /// fixed: when a port joins an empty engine, or when ad_actor_* change (reference §4.4).
+    /// fixed: when a port joins an empty engine, or when ad_actor_* change (bond_3ad.c: __get_link_speed, ad key).
     pub fn set_bond_mac(&mut self, mac: MacAddr) {
         self.bond_mac = mac;
     }
@@ -572,7 +572,7 @@ impl Lacp {
         self.up && p.link.up && p.tx_enabled && p.aggregator.is_some_and(|k| self.aggs[k].is_active)
     }
 
-    /// The bond carrier (§4.9): an active aggregator with at least min_links ports up.
+    /// The bond carrier (IEEE 802.1AX-2020 6.4.14-6.4.17; bond_3ad.c: ad_agg_selection_logic): an active aggregator with at least min_links ports up.
     pub fn carrier(&self) -> bool {
         self.up && self.carrier
     }

@@ -1,4 +1,4 @@
-//! Mux machine (IEEE 802.1AX-2014 6.4.15; kernel `ad_mux_machine`, reference §4.8), with
+//! Mux machine (IEEE 802.1AX-2014 6.4.15; kernel `ad_mux_machine`, IEEE 802.1AX-2020 6.4.15), with
 //! coupled control (COLLECTING_DISTRIBUTING) or, when `coupled_control` is off, independent
 //! COLLECTING and DISTRIBUTING states.
 

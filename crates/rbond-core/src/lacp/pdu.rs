@@ -1,5 +1,5 @@
 //! LACPDU and Marker PDU encoding and validation (IEEE 802.1AX-2014 6.4.2 and 6.5.3; reference
-//! §4.2). Frames are 124 bytes: a 14-byte Ethernet header to the Slow_Protocols_Multicast
+//! IEEE 802.1AX-2020 6.4.2, 6.5.3). Frames are 124 bytes: a 14-byte Ethernet header to the Slow_Protocols_Multicast
 //! address with EtherType 0x8809, then the 110-byte PDU. Decoding never panics on any input.
 
 use super::state::PortParams;
@@ -74,7 +74,7 @@ fn get_info(b: &[u8]) -> PortParams {
 }
 
 impl Lacpdu {
-    /// The 110 PDU bytes, laid out as reference §4.2 gives them; every reserved byte is 0.
+    /// The 110 PDU bytes, laid out as IEEE 802.1AX-2020 6.4.2, 6.5.3 gives them; every reserved byte is 0.
     pub fn encode(&self) -> [u8; PDU_LEN] {
         let mut b = [0u8; PDU_LEN];
         b[0] = SUBTYPE_LACP;

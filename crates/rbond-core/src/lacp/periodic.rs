@@ -1,5 +1,5 @@
 //! Periodic Transmission machine (IEEE 802.1AX-2014 6.4.13; kernel `ad_periodic_machine`,
-//! reference §4.6, newest-kernel passive semantics of §4.10).
+//! IEEE 802.1AX-2020 6.4.13, newest-kernel passive semantics of bonding.rst, lacp_active).
 
 use super::state::*;
 use super::Lacp;

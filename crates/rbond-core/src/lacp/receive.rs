@@ -1,4 +1,4 @@
-//! Receive machine (IEEE 802.1AX-2014 6.4.12; kernel `ad_rx_machine`, reference §4.5).
+//! Receive machine (IEEE 802.1AX-2014 6.4.12; kernel `ad_rx_machine`, IEEE 802.1AX-2020 6.4.12).
 
 use super::pdu::Lacpdu;
 use super::state::*;

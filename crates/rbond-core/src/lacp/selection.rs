@@ -1,6 +1,6 @@
 //! Selection Logic (IEEE 802.1AX-2014 6.4.14): port selection (kernel
-//! `ad_port_selection_logic`, reference §4.7) and active-aggregator selection
-//! (`ad_agg_selection_logic`, `ad_agg_selection_test`, §4.9) with ad_select
+//! `ad_port_selection_logic`, IEEE 802.1AX-2020 6.4.14) and active-aggregator selection
+//! (`ad_agg_selection_logic`, `ad_agg_selection_test`, IEEE 802.1AX-2020 6.4.14-6.4.17; bond_3ad.c: ad_agg_selection_logic) with ad_select
 //! stable | bandwidth | count, and the bond carrier (`bond_3ad_set_carrier`).
 
 use super::key::{link_speed_mbps, DUPLEX_KEY_MASK};

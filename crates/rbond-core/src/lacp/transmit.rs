@@ -1,4 +1,4 @@
-//! Transmit machine (IEEE 802.1AX-2014 6.4.16; kernel `ad_tx_machine`, reference §4.9).
+//! Transmit machine (IEEE 802.1AX-2014 6.4.16; kernel `ad_tx_machine`, IEEE 802.1AX-2020 6.4.14-6.4.17; bond_3ad.c: ad_agg_selection_logic).
 
 use super::pdu::{self, Lacpdu};
 use super::state::*;

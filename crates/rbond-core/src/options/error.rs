@@ -1,5 +1,5 @@
 //! Refusals, shaped like the kernel's: an errno plus the log lines the kernel would print
-//! (reference §1.1), and one extra line listing what is accepted.
+//! (bond_options.c: bond_opt_parse, bond_opt_check_deps), and one extra line listing what is accepted.
 
 use serde::Serialize;
 use std::fmt;
@@ -65,7 +65,7 @@ impl OptError {
         OptError::new(def.name, Errno::EINVAL, lines)
     }
 
-    /// An option-specific refusal that the kernel follows with the generic line (§1.1: the
+    /// An option-specific refusal that the kernel follows with the generic line (bond_options.c: bond_opt_parse, bond_opt_check_deps: the
     /// setter's own message, then `option <opt>: invalid value (<text>)`).
     pub fn invalid_value_after(def: &super::OptionDef, text: &str, specific: String) -> Self {
         let mut e = OptError::invalid_value(def, text);

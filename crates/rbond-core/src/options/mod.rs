@@ -1,5 +1,5 @@
 //! Bonding options: the table (`table.rs`), the stored values (`BondOptions`) and the
-//! kernel's rules for writing them (reference §1.1, §1.3).
+//! kernel's rules for writing them (bond_options.c: bond_opt_parse, bond_opt_check_deps, bond_options.c option setters; bond_check_params).
 //!
 //! `BondOptions::set` behaves like a write to `/sys/class/net/<bond>/bonding/<option>`:
 //! checks run in the kernel's order (mode dependency → no slaves → bond down → value →
@@ -171,7 +171,7 @@ fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// Parses a value through the option's value table (reference §1.1 rule 2):
+/// Parses a value through the option's value table (bond_options.c: bond_opt_parse, bond_opt_check_deps rule 2):
 /// - the text is cut at its first newline;
 /// - only digits and whitespace left: the first number, which must be a table value or lie in
 ///   `[minval, maxval]` (missing minval = 0; no maxval = no range);
@@ -394,7 +394,7 @@ impl BondOptions {
         Ok(warn)
     }
 
-    /// A mode change and its side effects (§1.3).
+    /// A mode change and its side effects (bond_options.c option setters; bond_check_params).
     fn set_mode(&mut self, m: Mode) {
         if matches!(m, Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb) {
             self.arp_interval = 0;
@@ -410,7 +410,7 @@ impl BondOptions {
         self.mode = m;
     }
 
-    /// `arp_ip_target` writes: `+addr` adds, `-addr` removes (§1.2 option-specific rules).
+    /// `arp_ip_target` writes: `+addr` adds, `-addr` removes (bonding.rst, Bonding Driver Options option-specific rules).
     /// The address is the text after the first character, whatever that character is; only
     /// then is the character checked for `+`/`-`.
     fn write_arp_target(&mut self, value: &str, warn: &mut Vec<String>) -> Result<(), OptError> {
@@ -508,7 +508,7 @@ impl BondOptions {
         Ok(warn)
     }
 
-    /// The sysfs read-back form of an option (`balance-rr 0`, `100`, ...), §1.4, without the
+    /// The sysfs read-back form of an option (`balance-rr 0`, `100`, ...), bond_sysfs.c, without the
     /// trailing newline; an empty string is a file that reads as 0 bytes (empty target list,
     /// no primary, an 802.3ad-only file outside 802.3ad). `None`: not a bond-wide value kept
     /// here (`slaves`, `active_slave`, `queue_id`, module-only parameters, unknown names).
@@ -565,7 +565,7 @@ impl BondOptions {
 
 impl BondOptions {
     /// The exact bytes a read of `/sys/class/net/<bond>/bonding/<name>` gives: `show` plus
-    /// `\n`, or nothing at all when the value is empty (§1.4).
+    /// `\n`, or nothing at all when the value is empty (bond_sysfs.c).
     pub fn show_file(&self, name: &str) -> Option<String> {
         self.show(name).map(|s| if s.is_empty() { s } else { s + "\n" })
     }

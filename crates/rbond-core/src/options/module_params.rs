@@ -1,5 +1,5 @@
 //! Module parameters (`options bonding mode=4 miimon=100 max_bonds=2`): checked together at
-//! load time the way the bonding module checks them (reference §1.3): some values fail the
+//! load time the way the bonding module checks them (bond_options.c option setters; bond_check_params): some values fail the
 //! whole load, out-of-range numbers are reset with a warning, and the monitors are
 //! reconciled (802.3ad/tlb/alb force miimon 100, miimon wins over arp_interval, ...).
 //!
@@ -287,7 +287,7 @@ impl ModuleParams {
                 ));
                 arp_interval = 0;
             }
-            // Delays are kept in miimon ticks (§1.3).
+            // Delays are kept in miimon ticks (bond_options.c option setters; bond_check_params).
             for (name, v, slot) in [("updelay", updelay, &mut o.updelay), ("downdelay", downdelay, &mut o.downdelay)] {
                 if v % miimon != 0 {
                     w.push(format!(

@@ -1,4 +1,4 @@
-//! The one table of bonding options (reference §1.2). Every place that names, parses, shows
+//! The one table of bonding options (bonding.rst, Bonding Driver Options). Every place that names, parses, shows
 //! or explains an option reads its row here: sysfs-style `set`, module parameters, ifcfg
 //! `BONDING_OPTS`, the CLI's help, status and error messages.
 
@@ -146,7 +146,7 @@ impl OptionDef {
         matches!(self.syntax, Syntax::Table(_)) && self.max().is_none()
     }
     /// Human text of what the option accepts, used by errors and `--help`. Every word the
-    /// parser takes is named (`off`, `maxval`, `default` included, §1.1 rule 2), with its
+    /// parser takes is named (`off`, `maxval`, `default` included, bond_options.c: bond_opt_parse, bond_opt_check_deps rule 2), with its
     /// number: `0 - 2147483647, or off (0), maxval (2147483647), default (0)`.
     pub fn accepted(&self) -> String {
         match &self.syntax {
@@ -239,7 +239,7 @@ macro_rules! opt {
 }
 use Syntax::{Raw, Table};
 
-/// Every bonding option, in the order of reference §1.2.
+/// Every bonding option, in the order of bonding.rst, Bonding Driver Options.
 pub static OPTIONS: &[OptionDef] = &[
     opt!(Mode, "mode", Table(MODE_VALS), ALL_MODES, NEEDS_DOWN | NEEDS_NO_SLAVES, true, "", "balance-rr",
         "bonding policy"),

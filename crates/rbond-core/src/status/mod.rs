@@ -1,5 +1,5 @@
 //! Bond status: the model the driver fills from the live bond (`model`) and its
-//! `/proc/net/bonding/<bond>` rendering (`render`, reference §2). The model derives
+//! `/proc/net/bonding/<bond>` rendering (`render`, bond_procfs.c). The model derives
 //! `Serialize` so the CLI can print the same data as JSON.
 
 pub mod model;

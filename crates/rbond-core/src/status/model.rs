@@ -1,7 +1,7 @@
 //! The bond status model: plain data, filled by the driver from the live bond and rendered as
 //! `/proc/net/bonding/<bond>` (render.rs) or serialized as JSON by the CLI.
 //!
-//! Field names follow the kernel's option and /proc wording (reference §2) so a reader can map
+//! Field names follow the kernel's option and /proc wording (bond_procfs.c) so a reader can map
 //! every field to the line it produces. The model holds what the kernel *stores*; conditions
 //! such as "only in modes 1, 5, 6" or "only for CAP_NET_ADMIN" are applied by the renderer, so
 //! the JSON form always carries the full picture.
@@ -45,7 +45,7 @@ pub struct BondStatus {
     pub ad: Option<AdInfo>,
     /// Slaves in enslave order.
     pub slaves: Vec<SlaveStatus>,
-    /// Every option as its sysfs file reads (§1.4, without the newline), by option name: what
+    /// Every option as its sysfs file reads (bond_sysfs.c, without the newline), by option name: what
     /// a client needs to compare a bond with a configuration in one call. Not rendered.
     pub options: std::collections::BTreeMap<&'static str, String>,
     /// Some in balance-tlb and balance-alb: the transmit table and the alb clients. Not
@@ -54,7 +54,7 @@ pub struct BondStatus {
     pub lb: Option<LbInfo>,
 }
 
-/// The tlb/alb tables (reference §5.2, §5.3), as `--json` shows them.
+/// The tlb/alb tables (bond_alb.c: tlb_choose_channel, bond_alb.c: rlb_*), as `--json` shows them.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct LbInfo {
     /// The assigned entries of the 256-entry transmit table, by bucket.
@@ -108,7 +108,7 @@ pub struct AdInfo {
     pub active_aggregator: Option<AggregatorInfo>,
 }
 
-/// The active aggregator (the first in slave order marked active), reference §2.2.
+/// The active aggregator (the first in slave order marked active), bond_procfs.c: bond_info_show_master.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct AggregatorInfo {
     pub id: u16,
@@ -181,7 +181,7 @@ pub struct LacpPduDetails {
     pub key: u16,
     pub port_priority: u16,
     pub port_number: u16,
-    /// Raw LACP state byte (reference §4.3), printed in decimal.
+    /// Raw LACP state byte (IEEE 802.1AX-2020 6.4.2.3), printed in decimal.
     pub port_state: u8,
 }
 

@@ -1,5 +1,5 @@
 //! `/proc/net/bonding/<bond>` text, byte for byte as the kernel's `bond_info_seq_show`
-//! prints it (reference §2). The line conditions live here rather than in the model so that
+//! prints it (bond_procfs.c). The line conditions live here rather than in the model so that
 //! the JSON form keeps every value while /proc hides what the kernel hides.
 
 use super::model::{AdInfo, BondStatus, LacpPduDetails, SlaveStatus};

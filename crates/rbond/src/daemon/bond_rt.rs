@@ -57,7 +57,7 @@ pub struct BondRt {
     pub obs: super::obs::BondObs,
 }
 
-// TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (§6.1).
+// TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (bonding.rst, mode).
 const TUNSETCARRIER: libc::c_ulong = 0x4004_54e2;
 
 /// Batch limit per wakeup and fd, so one busy direction cannot starve the others.
@@ -66,7 +66,7 @@ const BATCH: usize = 64;
 /// Slaves per bond: a frame's destinations are a 64-bit mask over the slave list.
 pub const MAX_SLAVES: usize = 64;
 
-/// What the MII monitor sees of a slave (§7.1): the carrier, or with use_carrier=0 the
+/// What the MII monitor sees of a slave (bond_main.c: bond_miimon_inspect): the carrier, or with use_carrier=0 the
 /// ethtool link status; speed and duplex from ethtool, re-read only when the link changed
 /// since `prev`.
 pub fn observe(ifname: &str, info: &netlink::LinkInfo, use_carrier: bool, prev: Option<LinkObservation>) -> LinkObservation {
@@ -337,7 +337,7 @@ impl BondRt {
                     self.obs.sync(&self.core, self.tap.ifindex());
                     self.obs.active_changed(&self.core, old, new, cause);
                 }
-                // alb (§5.3): the active slave receives for a failed slave's MAC. On veth the
+                // alb (bond_alb.c: rlb_*): the active slave receives for a failed slave's MAC. On veth the
                 // packet socket sees every frame anyway; a real NIC needs the membership.
                 Action::SetPromisc { slave, on } => {
                     if let Some(s) = self.slave_by_id(slave) {

@@ -41,7 +41,7 @@ impl Out {
     }
 }
 
-/// The LACP port state bits (IEEE 802.1AX-2014 §6.4.2.3, Actor_State/Partner_State), bit 0
+/// The LACP port state bits (IEEE 802.1AX-2014 bond_main.c: bond_find_best_slave.2.3, Actor_State/Partner_State), bit 0
 /// first, as label values.
 const LACP_BITS: [&str; 8] =
     ["activity", "timeout", "aggregation", "synchronization", "collecting", "distributing", "defaulted", "expired"];

@@ -180,7 +180,7 @@ impl Daemon {
                 }
             }
             netlink::LinkEvent::Addr { index } => {
-                // The core announces the bond's addresses at failover (§6.6) and the ARP/NS
+                // The core announces the bond's addresses at failover (bond_main.c: bond_should_notify_peers) and the ARP/NS
                 // monitor probes from them: keep its copy current.
                 for b in self.bonds.values_mut().filter(|b| b.tap.ifindex() == index) {
                     b.refresh_addrs();

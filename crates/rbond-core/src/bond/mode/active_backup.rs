@@ -1,4 +1,4 @@
-//! active-backup (mode 1), reference §6.4–6.6: one slave carries everything; at failover the
+//! active-backup (mode 1), bond_main.c: bond_find_best_slave–6.6: one slave carries everything; at failover the
 //! bond applies fail_over_mac and announces itself (the kernel's `bond_change_active_slave`
 //! for `BOND_MODE_ACTIVEBACKUP`).
 
@@ -22,7 +22,7 @@ impl ModeOps for ActiveBackup {
     fn down_marks_inactive(&self) -> bool {
         true
     }
-    /// Mode 1 skips the updelay when it has no active slave (§7.1).
+    /// Mode 1 skips the updelay when it has no active slave (bond_main.c: bond_miimon_inspect).
     fn ignore_updelay(&self, v: &View) -> bool {
         v.active.is_none()
     }
@@ -52,7 +52,7 @@ impl ModeOps for ActiveBackup {
 }
 
 impl Bond {
-    /// fail_over_mac at a failover to `new` (§6.5).
+    /// fail_over_mac at a failover to `new` (bond_main.c: bond_do_fail_over_mac).
     pub(crate) fn apply_fail_over_mac(&mut self, old: Option<SlaveIdx>, new: SlaveIdx) {
         match self.opts.fail_over_mac {
             FailOverMac::None => {}

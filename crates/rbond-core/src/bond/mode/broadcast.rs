@@ -1,4 +1,4 @@
-//! broadcast (mode 3), reference §6.1: a copy of every frame on every slave that can transmit
+//! broadcast (mode 3), bonding.rst, mode: a copy of every frame on every slave that can transmit
 //! (the kernel's `bond_xmit_broadcast`).
 
 use super::{ModeOps, TxDecision, View};

@@ -1,4 +1,4 @@
-//! 802.3ad (mode 4), reference §4 and §6.2: the bond owns an LACP engine (`crate::lacp`, IEEE
+//! 802.3ad (mode 4), bond_3ad.c, IEEE 802.1AX and bond_main.c: bond_should_deliver_exact_match: the bond owns an LACP engine (`crate::lacp`, IEEE
 //! 802.1AX clause 6) with one port per slave (PortId = SlaveId), and transmits over the ports
 //! the engine has put in distribution in the active aggregator, by `xmit_hash_policy`.
 //!
@@ -11,7 +11,7 @@
 //! becomes bond actions: frames to send (from the slave's permanent MAC, built by the engine),
 //! log lines, and a resync of the slave flags, the transmit array and the carrier.
 //!
-//! Slave flags follow §6.2: a port the engine distributes on is `active`; every other port is
+//! Slave flags follow bond_main.c: bond_should_deliver_exact_match: a port the engine distributes on is `active`; every other port is
 //! `backup`, and `inactive` (dropping what it receives) unless it is collecting.
 //!
 //! rbond's `lacp_fallback active-backup` (off by default): while the engine reports that no
@@ -45,7 +45,7 @@ impl Default for Ieee8023ad {
     }
 }
 
-/// The engine's configuration from the bond's options (reference §1.2 rows of mode 4, plus
+/// The engine's configuration from the bond's options (bonding.rst, Bonding Driver Options rows of mode 4, plus
 /// rbond's lacp_fallback and lacp_tx_redundancy).
 pub fn lacp_config(o: &BondOptions) -> LacpConfig {
     LacpConfig {
@@ -64,7 +64,7 @@ pub fn lacp_config(o: &BondOptions) -> LacpConfig {
 
 /// What the engine needs to know of a slave's link: the MII monitor's verdict (UP only once
 /// committed, so updelay/downdelay apply to LACP as in the kernel) and the cached
-/// speed/duplex (§4.4).
+/// speed/duplex (bond_3ad.c: __get_link_speed, ad key).
 fn port_link(s: &Slave) -> PortLink {
     PortLink {
         up: s.link == LinkState::Up,
@@ -117,7 +117,7 @@ impl ModeOps for Ieee8023ad {
     fn usable(&self, s: &Slave) -> bool {
         s.can_tx() && self.port_enabled(s.id)
     }
-    /// Carrier (§4.9): an active aggregator with at least `min_links` enabled ports (the
+    /// Carrier (IEEE 802.1AX-2020 6.4.14-6.4.17; bond_3ad.c: ad_agg_selection_logic): an active aggregator with at least `min_links` enabled ports (the
     /// engine's rule); under lacp_fallback, a fallback port.
     fn carrier(&self, _v: &View) -> bool {
         if self.fallback_port.is_some() || self.lacp.fallback_active() {
@@ -230,7 +230,7 @@ impl ModeOps for Ieee8023ad {
     fn tx<'a>(&mut self, v: &View<'a>, frame: &mut [u8]) -> TxDecision<'a> {
         super::xor::hash_pick(v, frame)
     }
-    /// LACPDUs and markers go to the engine on every port, enabled or not (§4.2), and never
+    /// LACPDUs and markers go to the engine on every port, enabled or not (IEEE 802.1AX-2020 6.4.2, 6.5.3), and never
     /// to the bond device; other Slow Protocols subtypes pass on as in the kernel.
     fn rx_hook(&mut self, v: &View, i: SlaveIdx, f: &[u8], now: Millis, _out: &mut VecDeque<Action>) -> Option<RxDecision> {
         if !frame::is_lacp(f) {

@@ -66,7 +66,7 @@ pub enum RxDecision {
 
 /// The hooks of a mode component. Defaults are the behaviour most modes share.
 pub(crate) trait ModeOps {
-    /// Modes with a current active slave chosen by primary / primary_reselect (§6.4).
+    /// Modes with a current active slave chosen by primary / primary_reselect (bond_main.c: bond_find_best_slave).
     fn uses_primary(&self) -> bool {
         false
     }
@@ -76,7 +76,7 @@ pub(crate) trait ModeOps {
     }
     /// The transmit array was rebuilt (a slave's state changed).
     fn usable_changed(&mut self, _v: &View) {}
-    /// The bond carrier (all modes but 802.3ad: some slave has link UP, §6.1).
+    /// The bond carrier (all modes but 802.3ad: some slave has link UP, bonding.rst, mode).
     fn carrier(&self, v: &View) -> bool {
         v.slaves.iter().any(|s| s.link == LinkState::Up)
     }
@@ -85,20 +85,20 @@ pub(crate) trait ModeOps {
     fn new_slave_active(&self) -> bool {
         false
     }
-    /// Mode 1: a failover applies fail_over_mac and notifies peers (§6.4 actions 4–5).
+    /// Mode 1: a failover applies fail_over_mac and notifies peers (bond_main.c: bond_find_best_slave actions 4–5).
     fn announces_failover(&self) -> bool {
         false
     }
     /// A slave that is not the one carrying traffic is a "backup" (sysfs `state`). tlb/alb
-    /// slaves always read `active` (§6.2): only their receive flag changes.
+    /// slaves always read `active` (bond_main.c: bond_should_deliver_exact_match): only their receive flag changes.
     fn inactive_means_backup(&self) -> bool {
         true
     }
-    /// Modes 4, 5, 6 keep a slave whose speed cannot be read DOWN (§7.1).
+    /// Modes 4, 5, 6 keep a slave whose speed cannot be read DOWN (bond_main.c: bond_miimon_inspect).
     fn needs_speed(&self) -> bool {
         false
     }
-    /// The slave flags when the MII monitor commits a slave to UP (§7.1).
+    /// The slave flags when the MII monitor commits a slave to UP (bond_main.c: bond_miimon_inspect).
     fn on_commit_up(&self, s: &mut Slave) {
         s.backup = false;
     }
@@ -106,7 +106,7 @@ pub(crate) trait ModeOps {
     fn down_marks_inactive(&self) -> bool {
         false
     }
-    /// Whether the updelay is skipped (§7.1: no usable slave at all).
+    /// Whether the updelay is skipped (bond_main.c: bond_miimon_inspect: no usable slave at all).
     fn ignore_updelay(&self, v: &View) -> bool {
         v.usable.is_empty()
     }
@@ -119,7 +119,7 @@ pub(crate) trait ModeOps {
         false
     }
     /// Whether the bond MAC is the active slave's (mode 1 with fail_over_mac=active), so
-    /// that setting it by hand is ignored (§6.5).
+    /// that setting it by hand is ignored (bond_main.c: bond_do_fail_over_mac).
     fn bond_mac_follows_active(&self, _o: &BondOptions) -> bool {
         false
     }
@@ -131,11 +131,11 @@ pub(crate) trait ModeOps {
     fn slave_added(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
     /// Slave `i` (still in the view) is being released.
     fn slave_removed(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
-    /// The MII monitor committed slave `i` to UP / DOWN (§7.1).
+    /// The MII monitor committed slave `i` to UP / DOWN (bond_main.c: bond_miimon_inspect).
     fn link_up(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
     fn link_down(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
     /// The driver's observation of slave `i` changed (carrier, speed, duplex), whatever the
-    /// MII monitor makes of it (802.3ad re-derives the port key from speed and duplex, §4.4).
+    /// MII monitor makes of it (802.3ad re-derives the port key from speed and duplex, bond_3ad.c: __get_link_speed, ad key).
     fn slave_observed(&mut self, _v: &View, _i: SlaveIdx, _now: Millis) {}
     /// The bond device was brought up or down.
     fn admin_changed(&mut self, _v: &View, _up: bool, _now: Millis) {}
@@ -149,7 +149,7 @@ pub(crate) trait ModeOps {
     fn drain(&mut self, _v: &View, _out: &mut VecDeque<Action>) -> bool {
         false
     }
-    /// Where the mode itself decides a slave's flags (802.3ad: LACP, §6.2): (may transmit,
+    /// Where the mode itself decides a slave's flags (802.3ad: LACP, bond_main.c: bond_should_deliver_exact_match): (may transmit,
     /// may receive). None: the bond's generic rules apply.
     fn port_flags(&self, _s: &Slave) -> Option<(bool, bool)> {
         None
@@ -163,22 +163,22 @@ pub(crate) trait ModeOps {
     }
     /// The transmit decision for one frame from the bond device.
     fn tx<'a>(&mut self, v: &View<'a>, frame: &mut [u8]) -> TxDecision<'a>;
-    /// The mode's receive hook: it sees every frame first (§6.2 step 1) and may take it.
+    /// The mode's receive hook: it sees every frame first (bond_main.c: bond_should_deliver_exact_match step 1) and may take it.
     fn rx_hook(&mut self, _v: &View, _i: SlaveIdx, _frame: &[u8], _now: Millis, _out: &mut VecDeque<Action>) -> Option<RxDecision> {
         None
     }
-    /// What an inactive slave does with a frame (§6.2 step 2): dropped, except where the mode
+    /// What an inactive slave does with a frame (bond_main.c: bond_should_deliver_exact_match step 2): dropped, except where the mode
     /// says otherwise (alb unicast).
     fn rx_inactive(&self, _frame: &[u8]) -> RxDecision {
         RxDecision::Drop
     }
 
-    // ----- MAC handling and timed link events of tlb/alb (§5.3, §5.4) ----------------------
+    // ----- MAC handling and timed link events of tlb/alb (bond_alb.c: rlb_*, bond_alb.c: alb_set_slave_mac_addr, alb_swap_mac_addr) ----------------------
     // Later additions, with defaults that change nothing for the other modes.
 
     /// Slave `i` (already in the view) was just enslaved while the bond's MAC is `bond_mac`:
     /// the mode programs its MAC itself (actions in `out`) and returns true, or returns false
-    /// and the bond gives it the bond MAC (§6.1).
+    /// and the bond gives it the bond MAC (bonding.rst, mode).
     fn enslave_macs(&mut self, _v: &View, _i: SlaveIdx, _bond_mac: MacAddr, _now: Millis, _out: &mut VecDeque<Action>) -> bool {
         false
     }

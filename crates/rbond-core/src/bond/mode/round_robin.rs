@@ -1,4 +1,4 @@
-//! balance-rr (mode 0), reference §6.3: every slave sends in turn, `packets_per_slave` frames
+//! balance-rr (mode 0), bond_main.c: bond_rr_gen_slave_id: every slave sends in turn, `packets_per_slave` frames
 //! each (the kernel's `bond_rr_gen_slave_id` and `bond_xmit_roundrobin_slave_get`).
 
 use super::{ModeOps, TxDecision, View};
@@ -55,7 +55,7 @@ impl ModeOps for RoundRobin {
             return TxDecision::Drop;
         }
         let pick = if frame::is_igmp(frame) {
-            // IGMP stays on the current active slave (§6.3), else the first that can send.
+            // IGMP stays on the current active slave (bond_main.c: bond_rr_gen_slave_id), else the first that can send.
             v.active.filter(|&a| v.slaves[a].can_tx()).or_else(|| first_can_tx_from(v, 0))
         } else {
             // The id counts all slaves; a down slave's turn passes to the next usable one.

@@ -1,4 +1,4 @@
-//! balance-tlb (mode 5) and balance-alb (mode 6), reference §5: transmit through the
+//! balance-tlb (mode 5) and balance-alb (mode 6), bond_alb.c: transmit through the
 //! load-balancing table (`crate::tlb`), receive on the active slave (tlb) or unicast on every
 //! slave (alb, which spreads its clients over the slaves with ARP: `crate::rlb`), and the
 //! slaves' MAC addresses (`crate::alb_mac`). The kernel's `bond_tlb_xmit` / `bond_alb_xmit`
@@ -212,7 +212,7 @@ impl ModeOps for Tlb {
     fn uses_primary(&self) -> bool {
         true
     }
-    /// Up with link UP: the state is always `active` in tlb/alb (§6.2), so the backup flag
+    /// Up with link UP: the state is always `active` in tlb/alb (bond_main.c: bond_should_deliver_exact_match), so the backup flag
     /// does not count here.
     fn usable(&self, s: &Slave) -> bool {
         Self::can_tx(s)
@@ -231,7 +231,7 @@ impl ModeOps for Tlb {
         true
     }
     fn slave_added(&mut self, _v: &View, i: SlaveIdx, _now: Millis) {
-        // A new slave forces a rebalance of both tables (§5.2, §5.3).
+        // A new slave forces a rebalance of both tables (bond_alb.c: tlb_choose_channel, bond_alb.c: rlb_*).
         self.table.slave_added(i);
         self.rlb.slave_added();
     }
@@ -286,7 +286,7 @@ impl ModeOps for Tlb {
     #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, f: &mut [u8]) -> TxDecision<'a> {
         if self.alb && frame::parse_eth(f).is_some_and(|m| m.ethertype == ethertype::ARP) {
-            // Outgoing ARP goes through RLB (§5.3): a reply leaves on the client's slave
+            // Outgoing ARP goes through RLB (bond_alb.c: rlb_*): a reply leaves on the client's slave
             // with that slave's MAC as its sender; `None` sends it unbalanced.
             let active = Self::active_id(v);
             if let Some(s) = self.rlb.tx_arp(f, &self.alb_slaves, active, self.bond_mac, self.last_tick) {
@@ -297,7 +297,7 @@ impl ModeOps for Tlb {
         match self.table.transmit(self.alb, o.xmit_hash_policy, o.tlb_dynamic_lb, f, &self.slaves, v.active) {
             TxVerdict::Send { slave, rewrite_src } => {
                 // A frame leaving on a slave other than the active one carries that slave's
-                // own MAC as its source (§5.2).
+                // own MAC as its source (bond_alb.c: tlb_choose_channel).
                 if rewrite_src {
                     let mac = self.macs.get(slave).map(|m| m.addr).unwrap_or(v.slaves[slave].perm_hwaddr);
                     rewrite_src_mac(f, mac);
@@ -308,7 +308,7 @@ impl ModeOps for Tlb {
         }
     }
     /// Both modes apply the slave's NIC filter (module docs); then alb snoops the ARP that
-    /// passed it, on every slave (§6.2 step 1, `rlb_arp_recv` runs in the bond's receive
+    /// passed it, on every slave (bond_main.c: bond_should_deliver_exact_match step 1, `rlb_arp_recv` runs in the bond's receive
     /// handler, behind the NIC's filter). Nothing is consumed.
     fn rx_hook(&mut self, v: &View, i: SlaveIdx, f: &[u8], _now: Millis, _out: &mut VecDeque<Action>) -> Option<RxDecision> {
         let m = frame::parse_eth(f)?;
@@ -389,7 +389,7 @@ impl ModeOps for Tlb {
             return;
         }
         if up {
-            // New capacity: redistribute the clients at the next tick (§5.3).
+            // New capacity: redistribute the clients at the next tick (bond_alb.c: rlb_*).
             self.rlb.slave_up();
         } else {
             let id = v.id(i);

@@ -1,4 +1,4 @@
-//! balance-xor (mode 2), reference §3.1: `usable[xmit_hash mod count]`, so one flow stays on
+//! balance-xor (mode 2), bond_main.c: bond_xmit_hash users: `usable[xmit_hash mod count]`, so one flow stays on
 //! one slave (the kernel's `bond_xmit_xor_slave_get`).
 
 use super::{ModeOps, TxDecision, View};
