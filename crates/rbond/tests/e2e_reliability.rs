@@ -735,3 +735,34 @@ fn fault6_gateway_outside_the_subnet_warns_and_the_bond_comes_up() {
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     net.teardown();
 }
+
+// ----- fault 3: a renamed slave stays isolated and listed under its new name ----------------
+
+#[test]
+fn fault3_a_renamed_slave_keeps_its_isolation_and_its_new_name() {
+    let id = unique_id();
+    let h = Host::new(&id, "ren", 2);
+    let _records = OwnerRecords(ns_inode(&h.ns));
+    let d = h.daemon("one");
+    cli_ok(&d, &["add", "bond0", "mode", "active-backup", "miimon", "100"]);
+    cli_ok(&d, &["enslave", "bond0", "eth0", "eth1"]);
+    let index = h.ns.read_sys("/sys/class/net/eth0/ifindex").unwrap();
+    let index = index.trim();
+    h.ns.ip(&["link", "set", "eth0", "down"]).unwrap();
+    h.ns.ip(&["link", "set", "eth0", "name", "ren0"]).unwrap();
+    h.ns.ip(&["link", "set", "ren0", "up"]).unwrap();
+    // The status follows the new name ...
+    let s = wait_status_cli(&d, "the new name", Duration::from_secs(5), |s| s.contains("Slave Interface: ren0"));
+    assert!(!s.contains("Slave Interface: eth0"), "{s}");
+    // ... the isolation hooks the new name (the old table named a device that is gone) ...
+    let tables = h.ns.exec_ok(&["nft", "list", "tables"]).unwrap();
+    println!("tables after the rename:\n{tables}");
+    assert!(tables.contains(&format!("rbond_ren0_{index}")), "no isolation for ren0: {tables}");
+    assert!(!tables.contains(&format!("rbond_eth0_{index}")), "the old table is left: {tables}");
+    let chain = h.ns.exec_ok(&["nft", "list", "table", "netdev", &format!("rbond_ren0_{index}")]).unwrap();
+    assert!(chain.contains("device \"ren0\""), "{chain}");
+    // ... and the name works in commands; the release lifts it.
+    cli_ok(&d, &["release", "bond0", "ren0"]);
+    let tables = h.ns.exec_ok(&["nft", "list", "tables"]).unwrap();
+    assert!(!tables.contains("ren0"), "the renamed slave kept its isolation after release: {tables}");
+}

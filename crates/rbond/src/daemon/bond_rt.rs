@@ -167,6 +167,31 @@ impl BondRt {
         self.core.link_observed(id, obs, now);
     }
 
+    /// Slave `id` was renamed (`ip link set eth0 name ren0`): the core and status show the
+    /// new name, and the isolation moves to it. An nftables netdev chain names its device, so
+    /// the old table stops isolating the slave once the name is gone: it is replaced by one for
+    /// the new name before anything else happens on this thread.
+    pub fn renamed(&mut self, id: SlaveId, new_name: &str) {
+        let bond = self.core.name().to_string();
+        let Some(s) = self.slaves.iter_mut().find(|s| s.id == id) else { return };
+        if s.name == new_name {
+            return;
+        }
+        let old = std::mem::replace(&mut s.name, new_name.to_string());
+        if let Some(mut iso) = s.isolation.take() {
+            let _ = iso.remove();
+        }
+        match SlaveIsolation::apply(new_name) {
+            Ok(iso) => {
+                let _ = state::rename_slave(&bond, s.ifindex, new_name, iso.table());
+                s.isolation = Some(iso);
+            }
+            Err(e) => log_line(&bond, Some(new_name), &format!("cannot isolate the renamed slave: {e}")),
+        }
+        self.core.rename_slave(id, new_name);
+        log_line(&bond, Some(new_name), &format!("renamed from {old}; isolation follows the new name"));
+    }
+
     pub fn slave_pos(&self, name: &str) -> Option<usize> {
         self.slaves.iter().position(|s| s.name == name)
     }

@@ -163,6 +163,7 @@ impl Daemon {
                         }
                     } else if b.slaves.iter().any(|s| s.ifindex == info.index) {
                         let id = rbond_core::SlaveId(info.index);
+                        b.renamed(id, &info.name);
                         match info.master {
                             Some(master) => release_to_master(b, id, master, now),
                             None => b.link_seen(id, &info, now),
@@ -208,6 +209,8 @@ impl Daemon {
                 }
             }
             for (id, info) in seen {
+                // A rename whose event was lost (overrun) is caught here too.
+                b.renamed(id, &info.name);
                 match info.master {
                     Some(m) => release_to_master(b, id, m, now),
                     None => b.link_seen(id, &info, now),

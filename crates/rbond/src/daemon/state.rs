@@ -275,6 +275,19 @@ pub fn record_slave(bond: &str, slave: &SlaveState) -> io::Result<()> {
 }
 
 /// Slave `ifindex` was restored and left `bond`.
+/// The slave `ifindex` of `bond` was renamed: its record follows (name and isolation table).
+pub fn rename_slave(bond: &str, ifindex: u32, name: &str, nft_table: &str) -> io::Result<()> {
+    with_store(|s| {
+        let Some(st) = s.bonds.get_mut(bond) else { return Ok(()) };
+        let Some(x) = st.slaves.iter_mut().find(|x| x.ifindex == ifindex) else { return Ok(()) };
+        x.name = name.to_string();
+        x.nft_table = nft_table.to_string();
+        let st = st.clone();
+        write(&s.dir, &st)
+    })
+    .map(drop)
+}
+
 pub fn forget_slave(bond: &str, ifindex: u32) -> io::Result<()> {
     with_store(|s| {
         let Some(st) = s.bonds.get_mut(bond) else { return Ok(()) };
