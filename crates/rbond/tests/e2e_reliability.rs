@@ -766,3 +766,51 @@ fn fault3_a_renamed_slave_keeps_its_isolation_and_its_new_name() {
     let tables = h.ns.exec_ok(&["nft", "list", "tables"]).unwrap();
     assert!(!tables.contains("ren0"), "the renamed slave kept its isolation after release: {tables}");
 }
+
+// ----- isolation removed from outside is put back at once ----------------------------------
+
+#[test]
+fn isolation_removed_from_outside_is_restored_and_logged() {
+    let id = unique_id();
+    let h = Host::new(&id, "iso", 1);
+    let _records = OwnerRecords(ns_inode(&h.ns));
+    let d = h.daemon("one");
+    cli_ok(&d, &["add", "bond0", "mode", "active-backup", "miimon", "100"]);
+    cli_ok(&d, &["enslave", "bond0", "eth0"]);
+    let index = h.ns.read_sys("/sys/class/net/eth0/ifindex").unwrap();
+    let table = format!("rbond_eth0_{}", index.trim());
+    let whole = || {
+        let t = h.ns.exec(&["nft", "list", "table", "netdev", &table]).map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+        // Two chains (ingress, egress), each with its drop rule.
+        let chains: Vec<&str> = t.split("\tchain ").skip(1).collect();
+        chains.len() == 2 && chains.iter().all(|c| c.contains("drop"))
+    };
+    let wait_whole = |what: &str| {
+        let end = Instant::now() + Duration::from_secs(3);
+        while !whole() {
+            assert!(Instant::now() < end, "{what}: the isolation was not restored within 3 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert!(whole(), "no isolation after enslave");
+    let restored = |n: usize| d.log.lines().iter().filter(|l| l.contains("isolation was removed from outside; restored")).count() >= n;
+    // The whole table deleted ...
+    let t0 = Instant::now();
+    h.ns.exec_ok(&["nft", "delete", "table", "netdev", &table]).unwrap();
+    wait_whole("table deleted");
+    println!("table deleted: whole again after {:?}", t0.elapsed());
+    // ... or only its drop rule flushed: both come back.
+    let t0 = Instant::now();
+    h.ns.exec_ok(&["nft", "flush", "chain", "netdev", &table, "ingress"]).unwrap();
+    wait_whole("chain flushed");
+    println!("ingress chain flushed: whole again after {:?}", t0.elapsed());
+    let end = Instant::now() + Duration::from_secs(3);
+    while !restored(2) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(restored(2), "no log line for the restorations: {:?}", d.log.lines());
+    // The daemon's own removal at release is not "from outside": nothing comes back.
+    cli_ok(&d, &["release", "bond0", "eth0"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!whole(), "the released slave was isolated again");
+}

@@ -192,6 +192,23 @@ impl BondRt {
         log_line(&bond, Some(new_name), &format!("renamed from {old}; isolation follows the new name"));
     }
 
+    /// nftables reported deletions in these tables (`*`: events were lost, check all): a
+    /// slave whose isolation was removed from outside gets it back at once, with a log line.
+    pub fn check_isolation(&mut self, tables: &[String]) {
+        let bond = self.core.name().to_string();
+        for s in &mut self.slaves {
+            let Some(iso) = s.isolation.as_mut() else { continue };
+            if !tables.iter().any(|t| t == "*" || t == iso.table()) {
+                continue;
+            }
+            match iso.restore_if_broken() {
+                Ok(true) => log_line(&bond, Some(&s.name), "isolation was removed from outside; restored"),
+                Ok(false) => {}
+                Err(e) => log_line(&bond, Some(&s.name), &format!("isolation was removed from outside and cannot be restored: {e}")),
+            }
+        }
+    }
+
     pub fn slave_pos(&self, name: &str) -> Option<usize> {
         self.slaves.iter().position(|s| s.name == name)
     }

@@ -266,6 +266,10 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     wake_rx.set_nonblocking(true)?;
     control::spawn_listener(listener, calls_tx, wake_tx)?;
     let mut events = netlink::LinkEvents::open().context("netlink link events")?;
+    // Deletions in nftables: a slave's isolation removed from outside is restored at once.
+    let mut nft_events = netlink::NftEvents::open()
+        .map_err(|e| log(&format!("rbond: no nftables notifications ({e}); isolation removed from outside is not restored")))
+        .ok();
     // SAFETY: installing a plain async-signal-safe handler that only stores an atomic.
     unsafe {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
@@ -303,10 +307,12 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         if HUP.swap(false, Ordering::SeqCst) {
             log("rbond: SIGHUP received: nothing to reload, the daemon keeps running");
         }
-        // Layout: control wake-up, netlink, then per bond (in map order) its TAP and its slaves.
+        // Layout: control wake-up, netlink, nftables, then per bond (in map order) its TAP and
+        // its slaves. A missing nftables socket is fd -1, which poll skips.
         fds.clear();
         fds.push(pfd(wake_rx.as_raw_fd()));
         fds.push(pfd(events.fd()));
+        fds.push(pfd(nft_events.as_ref().map_or(-1, |n| n.fd())));
         for b in d.bonds.values() {
             fds.extend(b.fds().map(pfd));
         }
@@ -335,7 +341,7 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
 
         // Data path first: it is what latency matters for. Nothing below has changed the
         // bonds or their slaves since `fds` was built, so the layout still holds.
-        let mut k = 2;
+        let mut k = 3;
         for b in d.bonds.values_mut() {
             let n = 1 + b.slaves.len();
             if fds[k].revents & libc::POLLIN != 0 {
@@ -354,6 +360,16 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
             if let Ok(evs) = events.drain() {
                 for ev in evs {
                     d.on_link_event(ev);
+                }
+            }
+        }
+        if fds[2].revents & libc::POLLIN != 0 {
+            if let Some(n) = nft_events.as_mut() {
+                let tables = n.drain();
+                if tables.iter().any(|t| t == "*" || t.starts_with("rbond_")) {
+                    for b in d.bonds.values_mut() {
+                        b.check_isolation(&tables);
+                    }
                 }
             }
         }

@@ -160,6 +160,32 @@ impl SlaveIsolation {
         &self.table
     }
 
+    /// Checks that the table is still whole (someone may have run `nft delete table` or
+    /// `nft flush ruleset`) and puts it back if not. Returns whether it had to. Called when
+    /// nftables reports a deletion in this table (`netlink::NftEvents`), so it costs one
+    /// `nft list` only then.
+    pub fn restore_if_broken(&mut self) -> io::Result<bool> {
+        if !self.active {
+            return Ok(false);
+        }
+        let listed = Command::new("nft")
+            .args(["list", "table", "netdev", &self.table])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let egress = self.ipv6_sysctl.is_none();
+        // Every chain (ingress, and egress unless the fallback is used) still has its drop.
+        let chains: Vec<&str> = listed.split("\tchain ").skip(1).collect();
+        let whole = chains.len() == 1 + egress as usize && chains.iter().all(|c| c.contains("drop"));
+        if whole {
+            return Ok(false);
+        }
+        nft(&script(&self.table, &self.ifname, egress))?;
+        Ok(true)
+    }
+
     /// Undoes the isolation; a second call does nothing. A table that is already gone (the
     /// interface or the namespace went away) is not an error.
     pub fn remove(&mut self) -> io::Result<()> {

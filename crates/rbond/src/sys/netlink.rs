@@ -251,8 +251,12 @@ struct NlSocket {
 
 impl NlSocket {
     fn open(groups: u32, nonblock: bool) -> io::Result<NlSocket> {
+        Self::open_proto(libc::NETLINK_ROUTE, groups, nonblock)
+    }
+
+    fn open_proto(proto: libc::c_int, groups: u32, nonblock: bool) -> io::Result<NlSocket> {
         let ty = libc::SOCK_RAW | if nonblock { libc::SOCK_NONBLOCK } else { 0 };
-        let fd = super::socket(libc::AF_NETLINK, ty, libc::NETLINK_ROUTE)?;
+        let fd = super::socket(libc::AF_NETLINK, ty, proto)?;
         // SAFETY: sockaddr_nl is plain old data.
         let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         sa.nl_family = libc::AF_NETLINK as u16;
@@ -579,4 +583,65 @@ pub fn alias(index: u32) -> io::Result<Option<String>> {
         .filter(|(t, p)| *t == RTM_NEWLINK && p.len() >= IFINFOMSG_LEN)
         .flat_map(|(_, p)| attrs(&p[IFINFOMSG_LEN..]).filter(|(ty, _)| *ty == IFLA_IFALIAS).map(|(_, d)| cstr(d)).collect::<Vec<_>>())
         .find(|a| !a.is_empty()))
+}
+
+// <linux/netfilter/nfnetlink.h>, <linux/netfilter/nf_tables.h>
+const NFNLGRP_NFTABLES: u32 = 7;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_DELTABLE: u16 = 2;
+const NFT_MSG_DELCHAIN: u16 = 5;
+const NFT_MSG_DELRULE: u16 = 8;
+/// NFTA_TABLE_NAME, NFTA_CHAIN_TABLE and NFTA_RULE_TABLE are all attribute 1.
+const NFTA_TABLE: u16 = 1;
+const NFGENMSG_LEN: usize = 4;
+
+/// Deletions in nftables (tables, chains, rules), as the kernel multicasts them to
+/// NFNLGRP_NFTABLES listeners: what tells the daemon at once that someone removed a slave's
+/// isolation from outside, without polling `nft`.
+pub struct NftEvents {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl NftEvents {
+    pub fn open() -> io::Result<Self> {
+        let s = NlSocket::open_proto(libc::NETLINK_NETFILTER, 1 << (NFNLGRP_NFTABLES - 1), true)?;
+        Ok(NftEvents { fd: s.fd, buf: vec![0u8; 1 << 16] })
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// The tables something was deleted from since the last call (names, possibly repeated).
+    /// An overrun is reported as the name `*` (check everything).
+    pub fn drain(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            // SAFETY: buf is valid for its length.
+            let r = unsafe { libc::recv(self.fd.as_raw_fd(), self.buf.as_mut_ptr().cast(), self.buf.len(), libc::MSG_TRUNC) };
+            let n = match cvt_size(r) {
+                Ok(n) => n.min(self.buf.len()),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    out.push("*".to_string());
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return out,
+            };
+            for (ty, _, p) in messages(&self.buf[..n]) {
+                let (subsys, msg) = (ty >> 8, ty & 0xff);
+                if subsys != NFNL_SUBSYS_NFTABLES || !matches!(msg, NFT_MSG_DELTABLE | NFT_MSG_DELCHAIN | NFT_MSG_DELRULE) {
+                    continue;
+                }
+                let Some(body) = p.get(NFGENMSG_LEN..) else { continue };
+                for (a, v) in attrs(body) {
+                    if a == NFTA_TABLE {
+                        let name = v.split(|&b| b == 0).next().unwrap_or(&[]);
+                        out.push(String::from_utf8_lossy(name).into_owned());
+                    }
+                }
+            }
+        }
+    }
 }
