@@ -35,14 +35,8 @@ impl Bond {
     /// anything, re-derives the slave flags the mode decides (bond_main.c: bond_should_deliver_exact_match), the transmit array and
     /// the carrier.
     pub(super) fn mode_sync(&mut self) {
-        let v = View {
-            opts: &self.opts,
-            slaves: &self.slaves,
-            active: self.curr_active,
-            usable: &self.usable,
-            usable_ids: &self.usable_ids,
-        };
-        if !self.mode.ops_mut().drain(&v, &mut self.actions) {
+        let (mode, v, out) = self.parts();
+        if !mode.ops_mut().drain(&v, out) {
             return;
         }
         let asa = self.opts.all_slaves_active;
@@ -65,13 +59,7 @@ impl Bond {
     }
 
     pub(super) fn mode_options_changed(&mut self, now: Millis) {
-        let v = View {
-            opts: &self.opts,
-            slaves: &self.slaves,
-            active: self.curr_active,
-            usable: &self.usable,
-            usable_ids: &self.usable_ids,
-        };
-        self.mode.ops_mut().options_changed(&v, now);
+        let (mode, v, _) = self.parts();
+        mode.ops_mut().options_changed(&v, now);
     }
 }

@@ -66,15 +66,7 @@ impl Lacp {
             }
             RxState::Defaulted => {
                 // __update_default_selected, then __record_default.
-                let a = p.partner_admin;
-                let o = p.partner_oper;
-                if a.port_number != o.port_number
-                    || a.port_priority != o.port_priority
-                    || a.system != o.system
-                    || a.system_priority != o.system_priority
-                    || a.key != o.key
-                    || (a.port_state & AGGREGATION) != (o.port_state & AGGREGATION)
-                {
+                if !same_partner(&p.partner_admin, &p.partner_oper) {
                     p.selected = false;
                 }
                 p.record_default();
@@ -94,15 +86,8 @@ impl Lacp {
                     return;
                 }
                 // __update_selected: a different partner means reselection.
-                let o = p.partner_oper;
                 let a = &pdu.actor;
-                if a.port_number != o.port_number
-                    || a.port_priority != o.port_priority
-                    || a.system != o.system
-                    || a.system_priority != o.system_priority
-                    || a.key != o.key
-                    || (a.port_state & AGGREGATION) != (o.port_state & AGGREGATION)
-                {
+                if !same_partner(a, &p.partner_oper) {
                     p.selected = false;
                 }
                 // __update_ntt: the partner's view of us is stale.
@@ -142,4 +127,16 @@ impl Lacp {
             RxState::Dummy => {}
         }
     }
+}
+
+/// `__update_selected` / `__update_default_selected`: the partner is the same one when its
+/// port, port priority, system, system priority, key and Aggregation bit are (IEEE 802.1AX
+/// 6.4.9, updateSelected); otherwise the port must select its aggregator again.
+fn same_partner(a: &PortParams, o: &PortParams) -> bool {
+    a.port_number == o.port_number
+        && a.port_priority == o.port_priority
+        && a.system == o.system
+        && a.system_priority == o.system_priority
+        && a.key == o.key
+        && (a.port_state & AGGREGATION) == (o.port_state & AGGREGATION)
 }
