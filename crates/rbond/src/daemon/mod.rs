@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+/// The backstop link poll's interval when link changes come as netlink events (ms).
+const LINK_POLL_MS: u64 = 1000;
+
 static STOP: AtomicBool = AtomicBool::new(false);
 static HUP: AtomicBool = AtomicBool::new(false);
 
@@ -201,11 +204,14 @@ impl Daemon {
     /// miimon; events make this fast, the poll makes it certain.
     fn poll_links(&mut self) {
         let now = self.now();
+        // One dump for every slave of every bond (a slave missing from it is gone; its
+        // RTM_DELLINK event releases it).
+        let Ok(all) = netlink::links() else { return };
         for b in self.bonds.values_mut() {
             let mut seen = Vec::new();
             for s in &b.slaves {
-                if let Ok(Some(info)) = netlink::link_by_index(s.ifindex) {
-                    seen.push((s.id, info));
+                if let Some(info) = all.iter().find(|l| l.index == s.ifindex) {
+                    seen.push((s.id, info.clone()));
                 }
             }
             for (id, info) in seen {
@@ -318,7 +324,16 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
         }
         let now = d.now();
         let mut deadline = d.bonds.values().filter_map(|b| b.core.poll_timeout()).min();
-        let poll_iv = d.bonds.values().map(|b| b.core.opts().miimon as u64).filter(|&m| m > 0).min();
+        // The link poll backs up the netlink events (which report every carrier change at
+        // once, and say so when they overflow). With use_carrier=1 it only has to catch what
+        // no event would show, so once a second is enough; use_carrier=0 reads the ethtool
+        // link state, which has no events: that is polled every miimon, as the kernel does.
+        let poll_iv = d
+            .bonds
+            .values()
+            .filter(|b| b.core.opts().miimon > 0)
+            .map(|b| if b.core.opts().use_carrier { (b.core.opts().miimon as u64).max(LINK_POLL_MS) } else { b.core.opts().miimon as u64 })
+            .min();
         if let Some(iv) = poll_iv {
             if d.next_poll <= now {
                 d.next_poll = now + iv;

@@ -348,6 +348,13 @@ pub fn link_by_index(index: u32) -> io::Result<Option<LinkInfo>> {
     get_link(Msg::new(RTM_GETLINK, NLM_F_ACK, &ifinfomsg(index, 0, 0)))
 }
 
+/// Every interface of the namespace, from one RTM_GETLINK dump: what the MII monitor's poll
+/// reads each tick, one request for all slaves instead of one per slave.
+pub fn links() -> io::Result<Vec<LinkInfo>> {
+    let replies = request(Msg::new(RTM_GETLINK, NLM_F_DUMP, &ifinfomsg(0, 0, 0)))?;
+    Ok(replies.iter().filter(|(t, _)| *t == RTM_NEWLINK).filter_map(|(_, p)| parse_link(p)).collect())
+}
+
 fn set_link(index: u32, flags: u32, change: u32, attr: Option<(u16, &[u8])>) -> io::Result<()> {
     let mut m = Msg::new(RTM_SETLINK, NLM_F_ACK, &ifinfomsg(index, flags, change));
     if let Some((ty, d)) = attr {
