@@ -66,6 +66,13 @@ impl Bond {
 
     /// The status model (bond_procfs.c) of this bond.
     pub fn status(&self) -> crate::status::BondStatus {
-        status::build(self)
+        status::build(self, true)
+    }
+
+    /// The `/proc/net/bonding/<bond>` text (as read with CAP_NET_ADMIN). Cheaper than
+    /// `status().render_proc(true)`: the option map, which the text does not show, is not
+    /// built (the daemon renders this at every monitor tick to keep its status file current).
+    pub fn proc_text(&self) -> String {
+        status::build(self, false).render_proc(true)
     }
 }

@@ -4,7 +4,8 @@ use super::Bond;
 use crate::status::{AdInfo, BondStatus, LbInfo, RlbClientStatus, SlaveLacpCounters, SlaveStatus, TxBucketStatus};
 use crate::types::Mode;
 
-pub(super) fn build(b: &Bond) -> BondStatus {
+/// The model; `with_options` fills the sysfs map of every option (JSON only).
+pub(super) fn build(b: &Bond, with_options: bool) -> BondStatus {
     let o = &b.opts;
     let primary = b.primary_idx().map(|i| b.slaves[i].name.clone());
     let arp = o.arp_interval > 0;
@@ -40,7 +41,11 @@ pub(super) fn build(b: &Bond) -> BondStatus {
         arp_ip_targets: o.arp_ip_targets.clone(),
         ns_ip6_targets: o.ns_ip6_targets.clone(),
         ad,
-        options: crate::options::OPTIONS.iter().filter_map(|d| Some((d.name, b.show(d.name)?))).collect(),
+        options: if with_options {
+            crate::options::OPTIONS.iter().filter_map(|d| Some((d.name, b.show(d.name)?))).collect()
+        } else {
+            Default::default()
+        },
         lb: b.mode.as_tlb().map(|t| lb_info(b, t)),
         slaves: b
             .slaves

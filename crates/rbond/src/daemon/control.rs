@@ -241,7 +241,7 @@ fn status(d: &Daemon, bond: Option<&str>, json: bool) -> Response {
             serde_json::to_string_pretty(&models).unwrap_or_default()
         }
     } else {
-        list.iter().map(|b| b.core.status().render_proc(true)).collect::<Vec<_>>().join("\n")
+        list.iter().map(|b| b.core.proc_text()).collect::<Vec<_>>().join("\n")
     };
     Response::ok(out, vec![])
 }

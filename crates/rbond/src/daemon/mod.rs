@@ -58,7 +58,7 @@ impl Daemon {
 
     fn write_status(&mut self, name: &str) {
         if let Some(b) = self.bonds.get(name) {
-            let text = b.core.status().render_proc(true);
+            let text = b.core.proc_text();
             // Most monitor ticks change nothing: write only what changed.
             if self.written.get(name) == Some(&text) {
                 return;
