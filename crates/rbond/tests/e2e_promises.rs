@@ -189,6 +189,9 @@ fn lab_cli(mode: Mode, secs: u64) -> Vec<String> {
     let Some(total) = rows.iter().find(|r| r.name == "total") else {
         return bad;
     };
+    if let Some(why) = schedule_slipped(&stdout, total.to) {
+        return vec![format!("{SLIPPED} ({}): {why}", mode.name())];
+    }
     // The lab sends one probe per ms; a probe that fell far behind would hide loss.
     check(total.sent as f64 >= 0.9 * total.to * 1000.0, format!("only {} probes in {} s", total.sent, total.to));
     check(
@@ -222,10 +225,46 @@ fn lab_cli(mode: Mode, secs: u64) -> Vec<String> {
     bad
 }
 
+const SLIPPED: &str = "the lab's schedule slipped";
+
+/// The lab pulls cable k at (2k+1)·seg and plugs it at (2k+2)·seg (seg = run / 7) and prints
+/// `t=<s>s: pulled cable k` / `t=<s>s: plugged cable k back in`. If an action came more than
+/// 400 ms late (a control call stalled: with both CPUs saturated, one `rbond status` was seen
+/// to take 3–5 s), the report's phases no longer say what was pulled when, and its figures
+/// cannot be checked against them. Says why, if so.
+fn schedule_slipped(stdout: &str, run_secs: f64) -> Option<String> {
+    let seg = run_secs / 7.0;
+    let mut seen = 0;
+    for l in stdout.lines() {
+        let Some(rest) = l.strip_prefix("t=") else { continue };
+        let Some((t, what)) = rest.split_once("s: ") else { continue };
+        let Ok(t) = t.parse::<f64>() else { continue };
+        let w: Vec<&str> = what.split_whitespace().collect();
+        let (k, plug): (f64, bool) = match w.as_slice() {
+            ["pulled", "cable", k, ..] => (k.parse().ok()?, false),
+            ["plugged", "cable", k, ..] => (k.parse().ok()?, true),
+            _ => continue,
+        };
+        seen += 1;
+        let planned = seg * (2.0 * k + if plug { 2.0 } else { 1.0 });
+        if t > planned + 0.4 {
+            return Some(format!("{l:?}, planned at {planned:.1} s"));
+        }
+    }
+    (seen != 6).then(|| format!("{seen} pull/plug lines instead of 6"))
+}
+
 fn lab_cli_modes(modes: &[(Mode, u64)]) {
     let mut bad = Vec::new();
     for &(mode, secs) in modes {
-        bad.extend(lab_cli(mode, secs));
+        // A run whose schedule slipped measured something else than its report says: run it
+        // again (once); every check applies to a run that kept its schedule.
+        let mut problems = lab_cli(mode, secs);
+        if problems.iter().any(|p| p.starts_with(SLIPPED)) {
+            println!("{}: {problems:?}; running it again", mode.name());
+            problems = lab_cli(mode, secs);
+        }
+        bad.extend(problems);
     }
     assert!(bad.is_empty(), "{} problem(s):\n{}", bad.len(), bad.join("\n"));
 }
