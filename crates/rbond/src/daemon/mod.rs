@@ -137,6 +137,11 @@ impl Daemon {
         if let Err(e) = netlink::flush_unresolved_neighbours(rt.tap.ifindex()) {
             log_line(&name, None, &format!("cannot flush unresolved neighbours: {e}"));
         }
+        // The dead daemon's ownership records are stale: the devices are this daemon's now.
+        let _ = crate::sys::owner::claim(rt.tap.ifindex(), &name);
+        for s in &rt.slaves {
+            let _ = crate::sys::owner::claim(s.ifindex, &s.name);
+        }
         log_line(&name, None, &format!("re-adopted with {} slave(s)", rt.slaves.len()));
         self.bonds.insert(name, rt);
         self.record_state();
@@ -265,6 +270,7 @@ pub fn run(socket: &Path, run_dir: &Path) -> Result<()> {
     let _lock = claim_socket(socket)?;
     let listener = UnixListener::bind(socket).with_context(|| format!("binding {}", socket.display()))?;
     crate::sys::owner::set_socket(socket);
+    crate::sys::owner::sweep_dead();
     // Root only: the socket changes network configuration.
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
     let (calls_tx, calls) = std::sync::mpsc::channel::<control::Call>();

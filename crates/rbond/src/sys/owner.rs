@@ -149,6 +149,18 @@ pub fn claim(ifindex: u32, name: &str) -> Result<(), ClaimError> {
 
 /// Drops this daemon's record for `ifindex` (release, bond deletion, daemon exit). A record
 /// that another daemon holds is left alone.
+/// Removes the records of owners that are gone (killed, crashed): they could only ever be
+/// taken over, and the namespace they name may not exist any more. Run at daemon start.
+pub fn sweep_dead() {
+    let Ok(dir) = std::fs::read_dir(owners_dir()) else { return };
+    for e in dir.flatten() {
+        let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
+        if Owner::parse(&text).is_some_and(|o| !o.alive()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 pub fn release(ifindex: u32) {
     let path = record_path(ifindex);
     if let Ok(text) = std::fs::read_to_string(&path) {
