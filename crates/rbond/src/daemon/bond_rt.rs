@@ -26,6 +26,17 @@ pub struct SlaveRt {
     restored: bool,
     /// Frames and bytes through this slave (observability; plain adds on the data path).
     pub ctr: super::obs::SlaveCounters,
+    /// What the data-path workers counted on it (see `counters`).
+    shared_ctr: std::sync::Arc<super::workers::SharedCounters>,
+    /// The PACKET_FANOUT group `sock` made once the bond had workers.
+    fanout: Option<u16>,
+}
+
+impl SlaveRt {
+    /// The slave's counters: the event loop's and the workers'.
+    pub fn counters(&self) -> super::obs::SlaveCounters {
+        self.shared_ctr.add_to(self.ctr)
+    }
 }
 
 /// Dropping a slave (release, bond deletion, daemon exit or panic) restores it.
@@ -55,6 +66,10 @@ pub struct BondRt {
     batch: FrameBatch,
     /// Events and aliases: the bond's state as last shown (see obs.rs).
     pub obs: super::obs::BondObs,
+    /// The extra data-path workers (`--workers N` > 1 and a multi-queue TAP).
+    pool: Option<super::workers::Pool>,
+    /// Something changed that the workers' plan may depend on (see `sync_workers`).
+    pub plan_dirty: bool,
 }
 
 // TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (bonding.rst, mode).
@@ -81,9 +96,9 @@ pub fn observe(ifname: &str, info: &netlink::LinkInfo, use_carrier: bool, prev: 
 impl BondRt {
     /// A new bond: recorded in the state file first, then its device is created as a
     /// persistent TAP, so a daemon that dies leaves bond0 (addresses, routes) in place.
-    pub fn create(name: &str, release: &str) -> Result<BondRt> {
+    pub fn create(name: &str, release: &str, dp: super::DaemonOpts) -> Result<BondRt> {
         state::record_bond(name)?;
-        let tap = match Tap::create_or_attach(name) {
+        let tap = match Tap::create_or_attach_as(name, dp.workers > 1) {
             // The kernel expands a name like "bond%d": the record and the device must agree.
             Ok((tap, _)) if tap.name() != name => {
                 let _ = tap.set_persist(false);
@@ -96,23 +111,47 @@ impl BondRt {
                 return Err(e.into());
             }
         };
-        Self::with_tap(name, tap, release)
+        Self::with_tap(name, tap, release, dp)
     }
 
     /// Re-adoption after a crash: attaches to the persistent TAP `name` a previous daemon
     /// left. Slaves and options come from the state file (`daemon::adopt`).
-    pub fn attach(name: &str, release: &str) -> Result<BondRt> {
+    pub fn attach(name: &str, release: &str, dp: super::DaemonOpts) -> Result<BondRt> {
         let tap = Tap::attach(name)?;
         tap.set_persist(true)?;
-        Self::with_tap(name, tap, release)
+        Self::with_tap(name, tap, release, dp)
     }
 
-    fn with_tap(name: &str, tap: Tap, release: &str) -> Result<BondRt> {
+    fn with_tap(name: &str, tap: Tap, release: &str, dp: super::DaemonOpts) -> Result<BondRt> {
         let info = netlink::link_by_index(tap.ifindex())?
             .ok_or_else(|| anyhow::anyhow!("{name}: the TAP device vanished"))?;
         let mut core = Bond::new(name, MacAddr(info.mac), release);
         core.seed_rng(random_seed());
-        let rt = BondRt { core, tap, slaves: Vec::new(), tx_frames: 0, rx_frames: 0, tx_dropped: 0, mtu: info.mtu, own_macs: vec![info.mac], batch: FrameBatch::new(BATCH), obs: Default::default() };
+        // A device a daemon of an older kind (or with --workers 1) made has one queue: this
+        // bond then runs on the event loop alone.
+        let pool = if dp.workers > 1 && tap.is_multi_queue() {
+            let busy = std::time::Duration::from_micros(dp.busy_poll_us as u64);
+            Some(super::workers::Pool::start(name, &tap, dp.workers - 1, busy)?)
+        } else {
+            if dp.workers > 1 {
+                log_line(name, None, "the device has a single queue (made by an earlier daemon): one data-path thread");
+            }
+            None
+        };
+        let rt = BondRt {
+            core,
+            tap,
+            slaves: Vec::new(),
+            tx_frames: 0,
+            rx_frames: 0,
+            tx_dropped: 0,
+            mtu: info.mtu,
+            own_macs: vec![info.mac],
+            batch: FrameBatch::new(BATCH),
+            obs: Default::default(),
+            pool,
+            plan_dirty: true,
+        };
         rt.set_tap_carrier(false);
         Ok(rt)
     }
@@ -279,6 +318,8 @@ impl BondRt {
             orig_up: rec.admin_up,
             restored: false,
             ctr: Default::default(),
+            shared_ctr: Default::default(),
+            fanout: None,
         };
         // The bond MAC is unicast to the slave, and multicast must reach the bond too.
         let _ = slave.sock.set_allmulti(true);
@@ -319,6 +360,8 @@ impl BondRt {
     fn forget(&mut self, id: SlaveId) {
         self.run_actions();
         if let Some(p) = self.slaves.iter().position(|s| s.id == id) {
+            // No worker may use the slave once it is restored.
+            self.sync_workers_without(Some(id));
             let s = self.slaves.remove(p);
             let ifindex = s.ifindex;
             drop(s);
@@ -330,6 +373,8 @@ impl BondRt {
     /// Deleting the bond: all slaves go at once, without failovers, as they were found;
     /// then the device goes (persistence off: it vanishes with the fd) and so does the record.
     pub fn teardown(&mut self) {
+        // The workers stop (and close their sockets and queues) before anything is restored.
+        self.pool = None;
         self.core.release_all();
         self.slaves.clear();
         self.run_actions();
@@ -505,12 +550,101 @@ impl BondRt {
             t.rx_consumed += c.rx_consumed;
             t.rx_dropped += c.rx_dropped;
         }
+        // LACP may have changed what the workers' plan holds.
+        self.plan_dirty |= c.rx_consumed != 0;
         // What the receive hooks emitted (LACP answers, later RLB updates).
         self.run_actions();
     }
 
+    /// The fds the event loop polls for this bond: the TAP (queue 0), each slave's socket,
+    /// then (-1 without workers) the workers' hand-over to the core.
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        std::iter::once(self.tap.fd()).chain(self.slaves.iter().map(|s| s.sock.fd()))
+        std::iter::once(self.tap.fd())
+            .chain(self.slaves.iter().map(|s| s.sock.fd()))
+            .chain(std::iter::once(self.pool.as_ref().map_or(-1, |p| p.core_fd())))
+    }
+
+    /// Data-path threads of this bond, the event loop included.
+    pub fn workers(&self) -> usize {
+        1 + self.pool.as_ref().map_or(0, |p| p.len())
+    }
+
+    /// (frames from the bond device, of those dropped, frames delivered to it), over all
+    /// data-path threads.
+    pub fn frame_totals(&self) -> (u64, u64, u64) {
+        let (mut tx, mut txd, mut rx) = (self.tx_frames, self.tx_dropped, self.rx_frames);
+        if let Some(p) = &self.pool {
+            let t = p.totals();
+            tx += t.tx_frames.load(std::sync::atomic::Ordering::Relaxed);
+            txd += t.tx_dropped.load(std::sync::atomic::Ordering::Relaxed);
+            rx += t.rx_frames.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        (tx, txd, rx)
+    }
+
+    /// Frames the workers received that the core must see (LACPDUs the fanout hash gave
+    /// them): one receive event each, as if they had come on the event loop's socket.
+    pub fn pump_core(&mut self, now: Millis) {
+        let Some(pool) = &self.pool else { return };
+        let frames: Vec<_> = pool.take_core_frames().collect();
+        if frames.is_empty() {
+            return;
+        }
+        for (id, mut f) in frames {
+            let Some(i) = self.slaves.iter().position(|s| s.id == id) else { continue };
+            match self.core.rx(id, &mut f[VNET_HDR_LEN..], now) {
+                RxDecision::Deliver => {
+                    self.rx_frames += 1;
+                    self.slaves[i].ctr.rx_delivered += 1;
+                    if self.tap.write(&f).is_err() {
+                        self.slaves[i].ctr.rx_dropped += 1;
+                    }
+                }
+                RxDecision::Drop => self.slaves[i].ctr.rx_filtered += 1,
+                RxDecision::Consumed => self.slaves[i].ctr.rx_consumed += 1,
+            }
+        }
+        self.plan_dirty = true;
+        self.run_actions();
+    }
+
+    /// Brings the workers' plan up to date with the core, if something may have changed.
+    pub fn sync_workers(&mut self) {
+        if self.plan_dirty {
+            self.sync_workers_without(None);
+        }
+    }
+
+    /// Publishes the plan, leaving out slave `gone` (about to be released); then waits until
+    /// every worker has taken it.
+    fn sync_workers_without(&mut self, gone: Option<SlaveId>) {
+        self.plan_dirty = false;
+        let Some(pool) = self.pool.as_mut() else { return };
+        let mut fast = self.core.fast_path();
+        if fast.is_some() {
+            // The event loop's socket of each slave founds the slave's fanout group.
+            for s in &mut self.slaves {
+                if s.fanout.is_none() {
+                    match s.sock.join_fanout(None) {
+                        Ok(g) => s.fanout = Some(g),
+                        Err(e) => log_line(self.core.name(), Some(&s.name), &format!("no PACKET_FANOUT ({e}): one data-path thread for it")),
+                    }
+                }
+            }
+        }
+        // A slave without a group would be one the workers cannot send on.
+        if self.slaves.iter().any(|s| s.fanout.is_none()) {
+            fast = None;
+        }
+        let slaves = self
+            .slaves
+            .iter()
+            .filter(|s| Some(s.id) != gone)
+            .filter_map(|s| {
+                Some(super::workers::PlanSlave { id: s.id, ifindex: s.ifindex, fanout: s.fanout?, ctr: s.shared_ctr.clone() })
+            })
+            .collect();
+        pool.publish(super::workers::Plan { fast, slaves }, gone.is_some());
     }
 }
 
@@ -579,7 +713,7 @@ pub fn log_line(bond: &str, slave: Option<&str>, msg: &str) {
 }
 
 /// A seed for the core's PRNG (random slave for packets_per_slave=0, random bond MACs).
-fn random_seed() -> u32 {
+pub(super) fn random_seed() -> u32 {
     let mut b = [0u8; 4];
     // SAFETY: getrandom writes at most b.len() bytes into b.
     let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };

@@ -267,7 +267,7 @@ fn add(d: &mut Daemon, bond: &str, opts: &[(String, String)]) -> Response {
     if let Err(e) = rbond_core::bond::Bond::check_new(bond, opts) {
         return refusal(bond, &e);
     }
-    let mut rt = match BondRt::create(bond, &d.release) {
+    let mut rt = match BondRt::create(bond, &d.release, d.dp) {
         Ok(rt) => rt,
         Err(e) => return Response::err(format!("{bond}: cannot create the bond device: {e:#}")),
     };

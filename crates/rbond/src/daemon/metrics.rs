@@ -60,13 +60,14 @@ pub struct BondView {
 
 impl BondView {
     pub fn of(b: &BondRt) -> BondView {
+        let (tx_frames, tx_dropped, rx_frames) = b.frame_totals();
         BondView {
             status: b.core.status(),
             counters: b.core.counters(),
-            slaves: b.slaves.iter().map(|s| (s.name.clone(), s.ctr)).collect(),
-            tx_frames: b.tx_frames,
-            tx_dropped: b.tx_dropped,
-            rx_frames: b.rx_frames,
+            slaves: b.slaves.iter().map(|s| (s.name.clone(), s.counters())).collect(),
+            tx_frames,
+            tx_dropped,
+            rx_frames,
         }
     }
 }

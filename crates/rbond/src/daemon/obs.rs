@@ -282,17 +282,18 @@ pub fn status_json(b: &BondRt) -> serde_json::Value {
         for s in slaves.iter_mut() {
             let name = s.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
             if let (Some(rt), Some(obj)) = (b.slaves.iter().find(|x| x.name == name), s.as_object_mut()) {
-                if let Ok(serde_json::Value::Object(dp)) = serde_json::to_value(rt.ctr) {
+                if let Ok(serde_json::Value::Object(dp)) = serde_json::to_value(rt.counters()) {
                     obj.extend(dp);
                 }
             }
         }
     }
     if let Some(obj) = c.as_object_mut() {
-        obj.insert("tx_packets".into(), b.tx_frames.into());
-        obj.insert("tx_dropped".into(), b.tx_dropped.into());
-        obj.insert("rx_packets".into(), b.rx_frames.into());
-        let sum = |f: fn(&SlaveCounters) -> u64| b.slaves.iter().map(|s| f(&s.ctr)).sum::<u64>();
+        let (tx_frames, tx_dropped, rx_frames) = b.frame_totals();
+        obj.insert("tx_packets".into(), tx_frames.into());
+        obj.insert("tx_dropped".into(), tx_dropped.into());
+        obj.insert("rx_packets".into(), rx_frames.into());
+        let sum = |f: fn(&SlaveCounters) -> u64| b.slaves.iter().map(|s| f(&s.counters())).sum::<u64>();
         obj.insert("rx_filtered".into(), sum(|c| c.rx_filtered).into());
         obj.insert("rx_dropped".into(), sum(|c| c.rx_dropped).into());
     }

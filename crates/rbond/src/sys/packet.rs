@@ -17,6 +17,9 @@ const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
 const PACKET_DROP_MEMBERSHIP: libc::c_int = 2;
 const PACKET_VNET_HDR: libc::c_int = 15;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+const PACKET_FANOUT: libc::c_int = 18;
+const PACKET_FANOUT_HASH: u32 = 0;
+const PACKET_FANOUT_FLAG_UNIQUEID: u32 = 0x2000;
 const PACKET_MR_MULTICAST: libc::c_ushort = 0;
 const PACKET_MR_PROMISC: libc::c_ushort = 1;
 const PACKET_MR_ALLMULTI: libc::c_ushort = 2;
@@ -117,6 +120,29 @@ impl PacketSocket {
     /// AF_PACKET/SOCK_RAW socket receiving every protocol on `ifindex` only, with vnet
     /// headers, our own transmissions ignored, `TX_MARK` on sends, O_NONBLOCK.
     pub fn bind(ifindex: u32) -> io::Result<Self> {
+        let mut s = Self::open()?;
+        s.bind_to(ifindex)?;
+        Ok(s)
+    }
+
+    /// As `bind`, and a member of the existing fanout group `group` (see `join_fanout`)
+    /// from its first frame on: it never sees a frame that another member gets too.
+    pub fn bind_fanout(ifindex: u32, group: u16) -> io::Result<Self> {
+        let mut s = Self::open()?;
+        // Until it is in the group, a bound socket gets a copy of every frame: a filter that
+        // takes nothing (classic BPF "ret #0") keeps those out, and goes once it has joined.
+        let drop_all = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 }];
+        let prog = libc::sock_fprog { len: 1, filter: drop_all.as_ptr() as *mut libc::sock_filter };
+        setsockopt(s.fd(), libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)?;
+        s.bind_to(ifindex)?;
+        s.join_fanout(Some(group))?;
+        let mut scratch = [0u8; 64];
+        while s.recv(&mut scratch).is_ok() {}
+        setsockopt(s.fd(), libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0 as &libc::c_int)?;
+        Ok(s)
+    }
+
+    fn open() -> io::Result<Self> {
         // Protocol 0 at socket() so nothing is queued before bind() narrows it to ifindex.
         let fd = super::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, 0)?;
         let raw = fd.as_raw_fd();
@@ -132,6 +158,11 @@ impl PacketSocket {
                 let _ = setsockopt(raw, libc::SOL_SOCKET, plain, &(4 << 20) as &libc::c_int);
             }
         }
+        Ok(PacketSocket { fd, ifindex: 0, promisc: AtomicBool::new(false), allmulti: AtomicBool::new(false) })
+    }
+
+    fn bind_to(&mut self, ifindex: u32) -> io::Result<()> {
+        self.ifindex = ifindex;
         // SAFETY: sockaddr_ll is plain old data.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
@@ -140,16 +171,34 @@ impl PacketSocket {
         // SAFETY: sll is a valid sockaddr_ll of the given length.
         cvt(unsafe {
             libc::bind(
-                raw,
+                self.fd(),
                 &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
                 std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
             )
         })?;
-        Ok(PacketSocket { fd, ifindex, promisc: AtomicBool::new(false), allmulti: AtomicBool::new(false) })
+        Ok(())
     }
 
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    /// Joins fanout group `group` (PACKET_FANOUT_HASH, Documentation/networking/packet_mmap.rst
+    /// "AF_PACKET fanout mode"), or with `None` makes a new group with an id the kernel picks
+    /// (PACKET_FANOUT_FLAG_UNIQUEID), and returns the group's id. The sockets of one group
+    /// share the slave's frames by flow hash, so each flow stays in order on one socket. A
+    /// socket cannot leave its group; a group of one gets every frame.
+    pub fn join_fanout(&self, group: Option<u16>) -> io::Result<u16> {
+        let arg: u32 = match group {
+            Some(id) => (PACKET_FANOUT_HASH << 16) | id as u32,
+            None => (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16,
+        };
+        setsockopt(self.fd(), SOL_PACKET, PACKET_FANOUT, &arg)?;
+        let mut v: u32 = 0;
+        let mut len = std::mem::size_of::<u32>() as libc::socklen_t;
+        // SAFETY: v is a u32 of the stated length.
+        cvt(unsafe { libc::getsockopt(self.fd(), SOL_PACKET, PACKET_FANOUT, (&mut v as *mut u32).cast(), &mut len) })?;
+        Ok((v & 0xffff) as u16)
     }
 
     pub fn ifindex(&self) -> u32 {

@@ -14,6 +14,10 @@ pub use super::VNET_HDR_LEN;
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 const IFF_VNET_HDR: libc::c_short = 0x4000;
+const IFF_MULTI_QUEUE: libc::c_short = 0x0100;
+const IFF_ATTACH_QUEUE: libc::c_short = 0x0200;
+const IFF_DETACH_QUEUE: libc::c_short = 0x0400;
+const TUNSETQUEUE: libc::c_ulong = 0x4004_54d9; // _IOW('T', 217, int)
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca; // _IOW('T', 202, int)
 const TUNSETPERSIST: libc::c_ulong = 0x4004_54cb; // _IOW('T', 203, int)
 const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0; // _IOW('T', 208, unsigned int)
@@ -27,11 +31,19 @@ const TUN_F_TSO_ECN: libc::c_uint = 0x08;
 /// interface. `create_or_attach` makes it persistent (TUNSETPERSIST): then the kernel keeps
 /// the interface, with its addresses and routes, when the fd is closed, also when the process
 /// dies; `set_persist(false)` before the drop (or `Tap::delete`) removes it.
+///
+/// A multi-queue TAP (`IFF_MULTI_QUEUE`, Documentation/networking/tuntap.rst "Multiqueue
+/// tuntap interface") has one fd per queue: `new_queue` opens another, and the kernel spreads
+/// the frames the host sends over the attached queues by flow (tun_select_queue), so each
+/// data-path worker reads its own queue. Such a device is not held exclusively by the kernel
+/// (any process may attach one more queue), so `attach` refuses it on behalf of a live
+/// daemon that owns it (sys::owner).
 #[derive(Debug)]
 pub struct Tap {
     fd: OwnedFd,
     name: String,
     ifindex: u32,
+    multi_queue: bool,
 }
 
 impl Tap {
@@ -39,7 +51,7 @@ impl Tap {
     /// with a 10-byte vnet header and CSUM|TSO4|TSO6|TSO_ECN offloads; the fd is O_NONBLOCK.
     /// The device starts administratively down; use `netlink::set_up`.
     pub fn create(name: &str) -> io::Result<Tap> {
-        Self::open(name)
+        Self::open(name, false)
     }
 
     /// Attaches to TAP `name` if it exists (a persistent one left by an earlier daemon),
@@ -47,22 +59,70 @@ impl Tap {
     /// An existing device that is not a TAP is refused by the kernel (tun_set_iff: EINVAL);
     /// one whose queue another process holds gives EBUSY.
     pub fn create_or_attach(name: &str) -> io::Result<(Tap, bool)> {
-        let existed = super::ifindex(name).is_ok();
-        let tap = Self::open(name)?;
+        Self::create_or_attach_as(name, false)
+    }
+
+    /// As `create_or_attach`; a new device is made multi-queue when `multi_queue` (an existing
+    /// one keeps the kind it has: see `attach`).
+    pub fn create_or_attach_as(name: &str, multi_queue: bool) -> io::Result<(Tap, bool)> {
+        if super::ifindex(name).is_ok() {
+            let tap = Self::attach(name)?;
+            tap.set_persist(true)?;
+            return Ok((tap, true));
+        }
+        let tap = Self::open(name, multi_queue)?;
         tap.set_persist(true)?;
-        Ok((tap, existed))
+        Ok((tap, false))
     }
 
     /// Attaches to the existing TAP `name`; NotFound when there is no such interface (the
     /// kernel would create one instead).
+    /// A multi-queue device gets its first queue here; one that a live rbond daemon owns
+    /// (sys::owner) is refused with EBUSY, as the kernel refuses a held single-queue one.
     pub fn attach(name: &str) -> io::Result<Tap> {
-        match super::ifindex(name) {
+        let ifindex = match super::ifindex(name) {
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
                 return Err(io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
             }
             r => r?,
         };
-        Self::open(name)
+        match Self::open(name, false) {
+            // tun_set_iff: the IFF_MULTI_QUEUE flag must match the device's.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                if super::owner::other_owner(ifindex).is_some() {
+                    return Err(io::Error::from_raw_os_error(libc::EBUSY));
+                }
+                Self::open(name, true)
+            }
+            r => r,
+        }
+    }
+
+    /// Whether this is a multi-queue device.
+    pub fn is_multi_queue(&self) -> bool {
+        self.multi_queue
+    }
+
+    /// Another queue of this multi-queue device (its own fd, attached). Unsupported on a
+    /// single-queue device.
+    pub fn new_queue(&self) -> io::Result<Tap> {
+        if !self.multi_queue {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, format!("{} is a single-queue TAP", self.name)));
+        }
+        Self::open(&self.name, true)
+    }
+
+    /// TUNSETQUEUE: attach (`on`) or detach this queue. The kernel sends nothing to a
+    /// detached queue and a write on it fails (EBADFD); the device's other queues carry on.
+    pub fn set_queue_attached(&self, on: bool) -> io::Result<()> {
+        let mut ifr = ifreq_named(&self.name)?;
+        ifr.ifr_ifru.ifru_flags = if on { IFF_ATTACH_QUEUE } else { IFF_DETACH_QUEUE };
+        // SAFETY: TUNSETQUEUE reads an ifreq.
+        match cvt(unsafe { libc::ioctl(self.fd(), TUNSETQUEUE as _, &mut ifr) }) {
+            // Already in the state asked for.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+            r => r.map(drop),
+        }
     }
 
     /// TUNSETPERSIST: whether the interface outlives this fd.
@@ -83,14 +143,14 @@ impl Tap {
         Ok(true)
     }
 
-    fn open(name: &str) -> io::Result<Tap> {
+    fn open(name: &str, multi_queue: bool) -> io::Result<Tap> {
         let mut ifr = ifreq_named(name)?;
         // SAFETY: path is a valid C string; we own the returned fd.
         let fd = cvt(unsafe {
             libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC)
         })?;
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        ifr.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+        ifr.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | if multi_queue { IFF_MULTI_QUEUE } else { 0 };
         // SAFETY: TUNSETIFF reads and writes back an ifreq.
         cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut ifr) })?;
         let hdr_len: libc::c_int = VNET_HDR_LEN as libc::c_int;
@@ -105,7 +165,7 @@ impl Tap {
         // The kernel may have expanded a pattern like "bond%d": read the real name back.
         let name = unsafe { CStr::from_ptr(ifr.ifr_name.as_ptr()) }.to_string_lossy().into_owned();
         let ifindex = super::ifindex(&name)?;
-        Ok(Tap { fd, name, ifindex })
+        Ok(Tap { fd, name, ifindex, multi_queue })
     }
 
     pub fn name(&self) -> &str {
