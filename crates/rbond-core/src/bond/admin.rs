@@ -401,6 +401,9 @@ impl Bond {
         self.log(Level::Info, Some(name), "Setting as active slave".into());
         self.counters.hint = Some(counters::FailoverCause::Manual);
         self.change_active(Some(i), now);
+        // The old active slave is a backup now and the new one is not: the transmit array
+        // follows (as after any reselection).
+        self.rebuild_usable();
         Ok(())
     }
 

@@ -28,12 +28,14 @@ mod arpmon;
 pub mod counters;
 mod carrier;
 mod datapath;
+mod fastpath;
 mod monitor;
 mod status;
 
 use crate::options::{BondOptions, SetContext};
 use crate::types::*;
 pub use mode::{RxDecision, TxDecision};
+pub use fastpath::{FastPath, FastPathState, RxVerdict};
 use mode::{ModeState, View};
 pub use slave::Slave;
 pub use counters::{CountersView, FailoverCause};

@@ -44,9 +44,9 @@ impl ModeOps for ActiveBackup {
     }
     #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, _frame: &mut [u8]) -> TxDecision<'a> {
-        match v.active {
-            Some(a) if v.slaves[a].can_tx() => TxDecision::Slave(v.id(a)),
-            _ => TxDecision::Drop,
+        match super::round_robin::active_if(v.active, |a| v.slaves[a].can_tx()) {
+            Some(a) => TxDecision::Slave(v.id(a)),
+            None => TxDecision::Drop,
         }
     }
 }

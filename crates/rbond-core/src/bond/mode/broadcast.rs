@@ -2,6 +2,7 @@
 //! (the kernel's `bond_xmit_broadcast`).
 
 use super::{ModeOps, TxDecision, View};
+use crate::types::SlaveId;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Broadcast;
@@ -13,10 +14,16 @@ impl ModeOps for Broadcast {
 
     #[inline]
     fn tx<'a>(&mut self, v: &View<'a>, _frame: &mut [u8]) -> TxDecision<'a> {
-        if v.usable_ids.is_empty() {
-            TxDecision::Drop
-        } else {
-            TxDecision::Each(v.usable_ids)
-        }
+        each(v.usable_ids)
+    }
+}
+
+/// A copy on every slave of the transmit array `usable`; none: drop (shared with the fast path).
+#[inline]
+pub(crate) fn each(usable: &[SlaveId]) -> TxDecision<'_> {
+    if usable.is_empty() {
+        TxDecision::Drop
+    } else {
+        TxDecision::Each(usable)
     }
 }

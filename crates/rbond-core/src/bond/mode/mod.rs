@@ -21,6 +21,10 @@ pub use ieee8023ad::Ieee8023ad;
 pub use round_robin::RoundRobin;
 pub use tlb::Tlb;
 pub use xor::Xor;
+// The per-frame rules the bond's components and the fast path (`bond::fastpath`) share.
+pub(crate) use broadcast::each;
+pub(crate) use round_robin::{active_if, RrCounter};
+pub(crate) use xor::pick_by_hash;
 
 use super::{Action, Slave};
 use crate::options::BondOptions;

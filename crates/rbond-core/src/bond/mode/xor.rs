@@ -3,6 +3,7 @@
 
 use super::{ModeOps, TxDecision, View};
 use crate::hash::xmit_hash;
+use crate::types::{SlaveId, XmitHashPolicy};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Xor;
@@ -11,12 +12,19 @@ pub struct Xor;
 /// that can transmit, in slave order. Nothing usable: drop.
 #[inline]
 pub(crate) fn hash_pick<'a>(v: &View<'a>, frame: &[u8]) -> TxDecision<'a> {
-    let n = v.usable_ids.len();
+    pick_by_hash(v.opts.xmit_hash_policy, v.usable_ids, frame)
+}
+
+/// [`hash_pick`] over an explicit transmit array (`usable`, in slave order): the rule the
+/// bond and the fast path share.
+#[inline]
+pub(crate) fn pick_by_hash<'a>(policy: XmitHashPolicy, usable: &'a [SlaveId], frame: &[u8]) -> TxDecision<'a> {
+    let n = usable.len();
     if n == 0 {
         return TxDecision::Drop;
     }
-    let h = xmit_hash(v.opts.xmit_hash_policy, frame);
-    TxDecision::Slave(v.usable_ids[(h % n as u32) as usize])
+    let h = xmit_hash(policy, frame);
+    TxDecision::Slave(usable[(h % n as u32) as usize])
 }
 
 impl ModeOps for Xor {
