@@ -566,7 +566,7 @@ impl BondRt {
 
     /// Data-path threads of this bond, the event loop included.
     pub fn workers(&self) -> usize {
-        1 + self.pool.as_ref().map_or(0, |p| p.len())
+        1 + self.pool.as_ref().map_or(0, |p| p.extra())
     }
 
     /// (frames from the bond device, of those dropped, frames delivered to it), over all

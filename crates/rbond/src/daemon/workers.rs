@@ -202,12 +202,8 @@ impl Pool {
     }
 
     /// Workers besides the event loop.
-    pub fn len(&self) -> usize {
+    pub fn extra(&self) -> usize {
         self.threads.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.threads.is_empty()
     }
 
     /// The fd the event loop polls for frames the workers hand to the core.
