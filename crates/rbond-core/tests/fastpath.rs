@@ -470,6 +470,38 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// 802.3ad with an LACP partner while cables are pulled and plugged again: after every
+    /// change and some time, the snapshot decides as the bond (and LACP frames arriving
+    /// meanwhile get ToCore, checked in `wire`).
+    #[test]
+    fn fast_path_follows_lacp_through_cable_changes(
+        n in 2u32..=4,
+        policy in prop::sample::select(vec!["layer2", "layer3+4", "encap2+3"]),
+        steps in prop::collection::vec((any::<usize>(), 50u64..3_000, prop::collection::vec(frame_s(), 1..8)), 1..8),
+    ) {
+        let (mut l, mut r, mut now) = (ad_bond("bond0", 1, 10, n, policy), ad_bond("po0", 2, 100, n, policy), 0);
+        let mut cables: Vec<(u32, u32)> = (0..n).map(|i| (10 + i, 100 + i)).collect();
+        wire(&mut l, &mut r, &cables, &mut now, 4_000);
+        let mut st = FastPathState::new(1);
+        for (k, (port, ms, frames)) in steps.iter().enumerate() {
+            let i = (*port % n as usize) as u32;
+            let cabled = cables.iter().any(|c| c.0 == 10 + i);
+            cables.retain(|c| c.0 != 10 + i);
+            if !cabled {
+                cables.push((10 + i, 100 + i));
+            }
+            l.link_observed(SlaveId(10 + i), link(!cabled), now);
+            r.link_observed(SlaveId(100 + i), link(!cabled), now);
+            wire(&mut l, &mut r, &cables, &mut now, *ms);
+            drain(&mut l);
+            check_live(&format!("802.3ad step {k}: port {} {}", 10 + i, if cabled { "pulled" } else { "plugged" }), &mut l, &mut st, frames)?;
+        }
+    }
+}
+
 // ---- fixed checks -------------------------------------------------------------------------------
 
 #[test]
