@@ -328,17 +328,21 @@ fn owned(d: TxDecision) -> Owned {
 }
 
 /// Every frame through `Bond::tx` and `FastPath::tx` in turn, then received on every slave
-/// (and on an id that is no slave) through `Bond::rx` and `FastPath::rx`.
+/// (and on an id that is no slave) through `Bond::rx` and `FastPath::rx`, on a copy of the
+/// scenario's bond and a fresh state with its seed.
 fn check(sc: &Scenario, frames: &[Vec<u8>]) -> Result<(), TestCaseError> {
-    let mut bond = sc.bond.clone();
+    check_live(&sc.name, &mut sc.bond.clone(), &mut FastPathState::new(sc.seed), frames)
+}
+
+/// As [`check`], on `bond` itself and a state `st` that has counted the same frames.
+fn check_live(name: &str, bond: &mut Bond, st: &mut FastPathState, frames: &[Vec<u8>]) -> Result<(), TestCaseError> {
     let fp = bond.fast_path().expect("a snapshot");
-    let mut st = FastPathState::new(sc.seed);
     let ad = bond.opts().mode == rbond_core::Mode::Ieee8023ad;
     for (k, f) in frames.iter().enumerate() {
         let (mut a, mut b) = (f.clone(), f.clone());
         let want = owned(bond.tx(&mut a));
-        let got = owned(fp.tx(&mut st, &mut b));
-        prop_assert_eq!(&got, &want, "{}: tx of frame {} {:02x?}", sc.name, k, f);
+        let got = owned(fp.tx(st, &mut b));
+        prop_assert_eq!(&got, &want, "{}: tx of frame {} {:02x?}", name, k, f);
         prop_assert!(a == *f && b == *f, "neither changes the frame");
     }
     let ids: Vec<SlaveId> = fp.slaves().chain([SlaveId(999)]).collect();
@@ -346,7 +350,7 @@ fn check(sc: &Scenario, frames: &[Vec<u8>]) -> Result<(), TestCaseError> {
         for &id in &ids {
             let got = fp.rx(id, f);
             if ad && is_slow(f) && id != SlaveId(999) {
-                prop_assert_eq!(got, RxVerdict::ToCore, "{}: slow frame on {:?}", sc.name, id);
+                prop_assert_eq!(got, RxVerdict::ToCore, "{}: slow frame on {:?}", name, id);
                 continue;
             }
             let want = match bond.rx(id, &mut f.clone(), 1_000_000) {
@@ -354,12 +358,105 @@ fn check(sc: &Scenario, frames: &[Vec<u8>]) -> Result<(), TestCaseError> {
                 RxDecision::Drop => RxVerdict::Drop,
                 RxDecision::Consumed => RxVerdict::ToCore,
             };
-            prop_assert_eq!(got, want, "{}: rx on {:?} of {:02x?}", sc.name, id, f);
+            prop_assert_eq!(got, want, "{}: rx on {:?} of {:02x?}", name, id, f);
         }
     }
     // Nothing the frames did changed what the snapshot holds.
-    prop_assert_eq!(bond.fast_path(), Some(fp), "{}", sc.name);
+    prop_assert_eq!(bond.fast_path(), Some(fp), "{}", name);
     Ok(())
+}
+
+/// Something that happens to a bond between frames.
+#[derive(Clone, Debug)]
+enum Event {
+    /// The carrier of the slave at this position (modulo the count) changes.
+    Carrier(usize, bool),
+    /// Time passes (monitor ticks, up/down delays end).
+    Tick(u64),
+    /// `active_slave` is written with this slave's name (refused unless it can be).
+    ActiveSlave(usize),
+    /// `primary` is written with this slave's name.
+    Primary(usize),
+    /// all_slaves_active is written.
+    AllSlavesActive(bool),
+    /// A slave is released (never the last one).
+    Release(usize),
+    /// A new slave is enslaved.
+    Enslave,
+    /// The bond is taken down or brought up.
+    Admin(bool),
+}
+
+fn event_s() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        4 => (any::<usize>(), any::<bool>()).prop_map(|(i, on)| Event::Carrier(i, on)),
+        3 => (1u64..400).prop_map(Event::Tick),
+        1 => any::<usize>().prop_map(Event::ActiveSlave),
+        1 => any::<usize>().prop_map(Event::Primary),
+        1 => any::<bool>().prop_map(Event::AllSlavesActive),
+        1 => any::<usize>().prop_map(Event::Release),
+        1 => Just(Event::Enslave),
+        1 => any::<bool>().prop_map(Event::Admin),
+    ]
+}
+
+/// Applies `e` at `now`; `next_id` numbers new slaves.
+fn apply(b: &mut Bond, e: &Event, now: u64, next_id: &mut u32) {
+    let n = b.slaves().len();
+    let name = |b: &Bond, i: usize| b.slaves()[i % n].name.clone();
+    match *e {
+        Event::Carrier(i, on) => b.link_observed(b.slaves()[i % n].id, link(on), now),
+        Event::Tick(_) => b.tick(now),
+        // Refusals (a slave that is down, a mode without an active slave) are part of the run.
+        Event::ActiveSlave(i) => drop(b.set_option("active_slave", &name(b, i), now)),
+        Event::Primary(i) => drop(b.set_option("primary", &name(b, i), now)),
+        Event::AllSlavesActive(on) => drop(b.set_option("all_slaves_active", if on { "1" } else { "0" }, now)),
+        Event::Release(i) if n > 1 => b.release(b.slaves()[i % n].id, now),
+        Event::Release(_) => {}
+        Event::Enslave => {
+            *next_id += 1;
+            let id = *next_id;
+            b.enslave(SlaveId(id), &format!("eth{}", id - 10), slave_mac(id), link(true), now).expect("enslave");
+        }
+        Event::Admin(up) => b.set_admin_up(up, now),
+    }
+    drain(b);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Modes 0–3 through random event sequences: after every event the fresh snapshot
+    /// decides the next frames as the bond does, with one rr sequence running throughout.
+    #[test]
+    fn fast_path_follows_the_bond_through_events(
+        mode in prop::sample::select(vec!["balance-rr", "active-backup", "balance-xor", "broadcast"]),
+        n in 2u32..=4,
+        pps in prop::sample::select(vec!["0", "1", "3"]),
+        policy in prop::sample::select(vec!["layer2", "layer3+4", "layer2+3"]),
+        delays in any::<bool>(),
+        seed in any::<u32>(),
+        events in prop::collection::vec((event_s(), prop::collection::vec(frame_s(), 1..6)), 1..25),
+    ) {
+        let mut opts = vec![("mode", mode), ("miimon", "100")];
+        match mode {
+            "balance-rr" => opts.push(("packets_per_slave", pps)),
+            "balance-xor" => opts.push(("xmit_hash_policy", policy)),
+            _ => {}
+        }
+        if delays {
+            opts.extend([("updelay", "200"), ("downdelay", "200")]);
+        }
+        let mut b = bond_with(&opts, seed, n);
+        drain(&mut b);
+        let mut st = FastPathState::new(seed);
+        let (mut now, mut next_id) = (0, 9 + n);
+        for (k, (e, frames)) in events.iter().enumerate() {
+            now += if let Event::Tick(dt) = e { *dt } else { 1 };
+            apply(&mut b, e, now, &mut next_id);
+            check_live(&format!("{mode} after event {k} {e:?}"), &mut b, &mut st, frames)?;
+        }
+    }
 }
 
 proptest! {
@@ -369,6 +466,38 @@ proptest! {
     fn fast_path_decides_as_the_bond(frames in prop::collection::vec(frame_s(), 1..40)) {
         for sc in scenarios() {
             check(sc, &frames)?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// 802.3ad with an LACP partner while cables are pulled and plugged again: after every
+    /// change and some time, the snapshot decides as the bond (and LACP frames arriving
+    /// meanwhile get ToCore, checked in `wire`).
+    #[test]
+    fn fast_path_follows_lacp_through_cable_changes(
+        n in 2u32..=4,
+        policy in prop::sample::select(vec!["layer2", "layer3+4", "encap2+3"]),
+        steps in prop::collection::vec((any::<usize>(), 50u64..3_000, prop::collection::vec(frame_s(), 1..8)), 1..8),
+    ) {
+        let (mut l, mut r, mut now) = (ad_bond("bond0", 1, 10, n, policy), ad_bond("po0", 2, 100, n, policy), 0);
+        let mut cables: Vec<(u32, u32)> = (0..n).map(|i| (10 + i, 100 + i)).collect();
+        wire(&mut l, &mut r, &cables, &mut now, 4_000);
+        let mut st = FastPathState::new(1);
+        for (k, (port, ms, frames)) in steps.iter().enumerate() {
+            let i = (*port % n as usize) as u32;
+            let cabled = cables.iter().any(|c| c.0 == 10 + i);
+            cables.retain(|c| c.0 != 10 + i);
+            if !cabled {
+                cables.push((10 + i, 100 + i));
+            }
+            l.link_observed(SlaveId(10 + i), link(!cabled), now);
+            r.link_observed(SlaveId(100 + i), link(!cabled), now);
+            wire(&mut l, &mut r, &cables, &mut now, *ms);
+            drain(&mut l);
+            check_live(&format!("802.3ad step {k}: port {} {}", 10 + i, if cabled { "pulled" } else { "plugged" }), &mut l, &mut st, frames)?;
         }
     }
 }
