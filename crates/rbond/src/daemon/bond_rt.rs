@@ -6,7 +6,7 @@ use crate::sys::packet::{FrameBatch, PacketSocket};
 use super::state;
 use crate::sys::{ethtool, isolate::SlaveIsolation, netlink, tap::Tap, VNET_HDR_LEN};
 use anyhow::Result;
-use rbond_core::bond::{Action, Bond, Level, RxDecision, TxDecision};
+use rbond_core::bond::{Action, Bond, Level, RxDecision};
 use rbond_core::options::{Errno, OptError};
 use rbond_core::{LinkObservation, MacAddr, Millis, SlaveId};
 use std::net::IpAddr;
@@ -75,8 +75,7 @@ pub struct BondRt {
 // TUNSETCARRIER = _IOW('T', 226, int): the TAP's carrier follows the bond's (bonding.rst, mode).
 const TUNSETCARRIER: libc::c_ulong = 0x4004_54e2;
 
-/// Batch limit per wakeup and fd, so one busy direction cannot starve the others.
-const BATCH: usize = 64;
+use super::pump::{self, BATCH};
 
 /// Slaves per bond: a frame's destinations are a 64-bit mask over the slave list.
 pub const MAX_SLAVES: usize = 64;
@@ -462,55 +461,24 @@ impl BondRt {
     pub fn pump_tx(&mut self) {
         // Per frame: the slaves (bit j = self.slaves[j]) it goes to.
         let mut dest = [0u64; BATCH];
-        self.batch.clear();
-        let mut n = 0;
-        for _ in 0..BATCH {
-            let len = match self.tap.read(self.batch.slot_mut(n)) {
-                Ok(len) if len > VNET_HDR_LEN => len,
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            self.batch.set_len(n, len);
-            self.tx_frames += 1;
-            let pkt = self.batch.frame_mut(n);
-            dest[n] = match self.core.tx(&mut pkt[VNET_HDR_LEN..]) {
-                TxDecision::Drop => 0,
-                TxDecision::Slave(id) => mask_of(&self.slaves, std::slice::from_ref(&id)),
-                TxDecision::Each(ids) => mask_of(&self.slaves, ids),
-            };
-            if dest[n] == 0 {
-                self.tx_dropped += 1;
-            }
-            n += 1;
-        }
+        let (core, slaves) = (&mut self.core, &self.slaves);
+        let n = pump::read_and_decide(&self.tap, &mut self.batch, &mut dest, |f| {
+            pump::mask(core.tx(f), || slaves.iter().map(|s| s.id))
+        });
         if n == 0 {
             return;
         }
-        for (j, s) in self.slaves.iter_mut().enumerate() {
-            let bit = 1u64 << j;
-            let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
-            let (mut k, mut copies, mut bytes) = (0, false, 0);
-            for (slot, &d) in dest[..n].iter().enumerate() {
-                if d & bit != 0 {
-                    frames[k] = self.batch.frame(slot);
-                    bytes += frames[k].len() - VNET_HDR_LEN;
-                    k += 1;
-                    copies |= d != bit;
-                }
-            }
-            if k == 0 {
-                continue;
-            }
-            let rep = s.sock.send_batch(&frames[..k]);
-            s.ctr.tx_packets += rep.sent as u64;
-            s.ctr.tx_bytes += bytes as u64;
-            s.ctr.tx_dropped += rep.dropped as u64;
-            // A failed unicast send is a tx drop, a failed broadcast copy is not (a bond's
-            // mode, hence the kind of decision, is fixed while it has slaves, so one batch
-            // does not mix the two).
-            if !copies {
-                self.tx_dropped += rep.dropped as u64;
-            }
+        self.tx_frames += n as u64;
+        self.tx_dropped += dest[..n].iter().filter(|&&d| d == 0).count() as u64;
+        let slaves = &mut self.slaves;
+        let mut reports = [(0u64, 0u64, 0u64); MAX_SLAVES];
+        self.tx_dropped += pump::send_by_mask(&self.batch, &dest[..n], slaves.iter().map(|s| &s.sock), |j, rep, bytes| {
+            reports[j] = (rep.sent as u64, bytes, rep.dropped as u64);
+        });
+        for (s, (sent, bytes, dropped)) in slaves.iter_mut().zip(reports) {
+            s.ctr.tx_packets += sent;
+            s.ctr.tx_bytes += bytes;
+            s.ctr.tx_dropped += dropped;
         }
     }
 
@@ -572,14 +540,12 @@ impl BondRt {
     /// (frames from the bond device, of those dropped, frames delivered to it), over all
     /// data-path threads.
     pub fn frame_totals(&self) -> (u64, u64, u64) {
-        let (mut tx, mut txd, mut rx) = (self.tx_frames, self.tx_dropped, self.rx_frames);
-        if let Some(p) = &self.pool {
-            let t = p.totals();
-            tx += t.tx_frames.load(std::sync::atomic::Ordering::Relaxed);
-            txd += t.tx_dropped.load(std::sync::atomic::Ordering::Relaxed);
-            rx += t.rx_frames.load(std::sync::atomic::Ordering::Relaxed);
-        }
-        (tx, txd, rx)
+        self.worker_totals().fold((0, 0, 0), |a, t| (a.0 + t.0, a.1 + t.1, a.2 + t.2))
+    }
+
+    /// `frame_totals` per data-path thread, the event loop first.
+    pub fn worker_totals(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        std::iter::once((self.tx_frames, self.tx_dropped, self.rx_frames)).chain(self.pool.iter().flat_map(|p| p.totals()))
     }
 
     /// Frames the workers received that the core must see (LACPDUs the fanout hash gave
@@ -646,17 +612,6 @@ impl BondRt {
             .collect();
         pool.publish(super::workers::Plan { fast, slaves }, gone.is_some());
     }
-}
-
-/// The bit mask over `slaves` (our list) of the slaves with these ids.
-fn mask_of(slaves: &[SlaveRt], ids: &[SlaveId]) -> u64 {
-    let mut m = 0;
-    for id in ids {
-        if let Some(j) = slaves.iter().position(|s| s.id == *id) {
-            m |= 1u64 << j;
-        }
-    }
-    m
 }
 
 fn no_such(ifname: &str) -> OptError {

@@ -7,6 +7,7 @@ mod control;
 pub mod metrics;
 mod notify;
 pub mod obs;
+mod pump;
 pub mod state;
 mod workers;
 

@@ -293,6 +293,12 @@ pub fn status_json(b: &BondRt) -> serde_json::Value {
         obj.insert("tx_packets".into(), tx_frames.into());
         obj.insert("tx_dropped".into(), tx_dropped.into());
         obj.insert("rx_packets".into(), rx_frames.into());
+        // Which data-path thread carries what (`--workers`; the event loop is worker 0).
+        let per: Vec<serde_json::Value> = b
+            .worker_totals()
+            .map(|(tx, txd, rx)| serde_json::json!({"tx_packets": tx, "tx_dropped": txd, "rx_packets": rx}))
+            .collect();
+        obj.insert("workers".into(), per.into());
         let sum = |f: fn(&SlaveCounters) -> u64| b.slaves.iter().map(|s| f(&s.counters())).sum::<u64>();
         obj.insert("rx_filtered".into(), sum(|c| c.rx_filtered).into());
         obj.insert("rx_dropped".into(), sum(|c| c.rx_dropped).into());

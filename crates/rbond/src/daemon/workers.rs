@@ -21,7 +21,8 @@
 use crate::sys::packet::{FrameBatch, PacketSocket};
 use crate::sys::tap::Tap;
 use crate::sys::VNET_HDR_LEN;
-use rbond_core::bond::{FastPath, FastPathState, RxVerdict, TxDecision};
+use super::pump::{self, BATCH};
+use rbond_core::bond::{FastPath, FastPathState, RxVerdict};
 use rbond_core::SlaveId;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -32,9 +33,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::obs::SlaveCounters;
-
-/// Frames per read batch and per fd and wake-up, as on the event loop.
-const BATCH: usize = 64;
 
 /// Counters the workers add to, once per batch; summed with the event loop's own.
 #[derive(Debug, Default)]
@@ -121,7 +119,8 @@ struct Shared {
     stop: AtomicBool,
     /// The generation each worker has taken up (and acted on).
     taken: Vec<AtomicU64>,
-    totals: BondTotals,
+    /// Per worker: what it moved.
+    totals: Vec<BondTotals>,
 }
 
 /// A frame a worker received that the core must see: (slave, vnet header + frame).
@@ -169,7 +168,7 @@ impl Pool {
             plan: Mutex::new(Arc::new(Plan::default())),
             stop: AtomicBool::new(false),
             taken: (0..extra).map(|_| AtomicU64::new(0)).collect(),
-            totals: BondTotals::default(),
+            totals: (0..extra).map(|_| BondTotals::default()).collect(),
         });
         let core_wake = Arc::new(eventfd()?);
         let (tx, to_core) = std::sync::mpsc::channel();
@@ -217,8 +216,13 @@ impl Pool {
         self.to_core.try_iter()
     }
 
-    pub fn totals(&self) -> &BondTotals {
-        &self.shared.totals
+    /// What each worker moved: (frames from the bond device, of those dropped, frames
+    /// delivered to it).
+    pub fn totals(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.shared.totals.iter().map(|t| {
+            let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+            (r(&t.tx_frames), r(&t.tx_dropped), r(&t.rx_frames))
+        })
     }
 
     /// Hands the workers `plan` if it differs from the last one. With `wait`, returns once
@@ -373,61 +377,26 @@ impl Worker {
     fn pump_tx(&mut self) {
         let Some(fast) = self.plan.fast.as_ref() else { return };
         let mut dest = [0u64; BATCH];
-        self.batch.clear();
-        let mut n = 0;
-        let (mut frames, mut dropped) = (0u64, 0u64);
-        for _ in 0..BATCH {
-            let len = match self.tap.read(self.batch.slot_mut(n)) {
-                Ok(len) if len > VNET_HDR_LEN => len,
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            self.batch.set_len(n, len);
-            frames += 1;
-            let pkt = self.batch.frame_mut(n);
-            dest[n] = match fast.tx(&mut self.state, &mut pkt[VNET_HDR_LEN..]) {
-                TxDecision::Drop => 0,
-                TxDecision::Slave(id) => mask(&self.socks, std::slice::from_ref(&id)),
-                TxDecision::Each(ids) => mask(&self.socks, ids),
-            };
-            if dest[n] == 0 {
-                dropped += 1;
-            }
-            n += 1;
-        }
+        let (socks, state) = (&self.socks, &mut self.state);
+        let n = pump::read_and_decide(&self.tap, &mut self.batch, &mut dest, |f| {
+            pump::mask(fast.tx(state, f), || socks.iter().map(|s| s.id))
+        });
         if n == 0 {
             return;
         }
-        for (j, s) in self.socks.iter().enumerate() {
-            let bit = 1u64 << j;
-            let mut out: [&[u8]; BATCH] = [&[]; BATCH];
-            let (mut k, mut copies, mut bytes) = (0, false, 0);
-            for (slot, &d) in dest[..n].iter().enumerate() {
-                if d & bit != 0 {
-                    out[k] = self.batch.frame(slot);
-                    bytes += out[k].len() - VNET_HDR_LEN;
-                    k += 1;
-                    copies |= d != bit;
-                }
-            }
-            if k == 0 {
-                continue;
-            }
-            let rep = s.sock.send_batch(&out[..k]);
-            s.ctr.add(&SlaveCounters {
+        let unsent = dest[..n].iter().filter(|&&d| d == 0).count() as u64;
+        let lost = pump::send_by_mask(&self.batch, &dest[..n], socks.iter().map(|s| &s.sock), |j, rep, bytes| {
+            socks[j].ctr.add(&SlaveCounters {
                 tx_packets: rep.sent as u64,
-                tx_bytes: bytes as u64,
+                tx_bytes: bytes,
                 tx_dropped: rep.dropped as u64,
                 ..Default::default()
-            });
-            if !copies {
-                dropped += rep.dropped as u64;
-            }
-        }
-        let t = &self.shared.totals;
-        t.tx_frames.fetch_add(frames, Ordering::Relaxed);
-        if dropped != 0 {
-            t.tx_dropped.fetch_add(dropped, Ordering::Relaxed);
+            })
+        });
+        let t = &self.shared.totals[self.k];
+        t.tx_frames.fetch_add(n as u64, Ordering::Relaxed);
+        if unsent + lost != 0 {
+            t.tx_dropped.fetch_add(unsent + lost, Ordering::Relaxed);
         }
     }
 
@@ -463,21 +432,10 @@ impl Worker {
         }
         s.ctr.add(&c);
         if c.rx_delivered != 0 {
-            self.shared.totals.rx_frames.fetch_add(c.rx_delivered, Ordering::Relaxed);
+            self.shared.totals[self.k].rx_frames.fetch_add(c.rx_delivered, Ordering::Relaxed);
         }
         if to_core {
             kick(&self.core_wake);
         }
     }
-}
-
-/// The bit mask over `socks` (positions) of the slaves with these ids.
-fn mask(socks: &[WorkerSock], ids: &[SlaveId]) -> u64 {
-    let mut m = 0;
-    for id in ids {
-        if let Some(j) = socks.iter().position(|s| s.id == *id) {
-            m |= 1u64 << j;
-        }
-    }
-    m
 }

@@ -73,6 +73,8 @@ pub struct LabConfig {
     pub switch_options: Vec<(String, String)>,
     /// `--metrics` address of the host daemon (inside the host namespace; loopback is up).
     pub host_metrics: Option<std::net::SocketAddr>,
+    /// `--workers` of the host daemon (None: its default, one per CPU).
+    pub host_workers: Option<u16>,
 }
 
 /// The switch-side implementation of the port-channel.
@@ -99,6 +101,7 @@ impl LabConfig {
             switch: SwitchKind::Rbond,
             switch_options: Vec::new(),
             host_metrics: None,
+            host_workers: None,
         }
     }
 
@@ -120,6 +123,12 @@ impl LabConfig {
     /// Serve the host daemon's metrics on `addr` in the host namespace.
     pub fn metrics(mut self, addr: std::net::SocketAddr) -> Self {
         self.host_metrics = Some(addr);
+        self
+    }
+
+    /// Run the host daemon with `--workers n`.
+    pub fn workers(mut self, n: u16) -> Self {
+        self.host_workers = Some(n);
         self
     }
 
@@ -242,10 +251,14 @@ impl Lab {
             }
         }
         let metrics = lab.config.host_metrics.map(|a| a.to_string());
+        let workers = lab.config.host_workers.map(|n| n.to_string());
         let mut extra = Vec::new();
         if let Some(m) = &metrics {
             lab.host.ip(&["link", "set", "lo", "up"])?;
-            extra = vec!["--metrics", m.as_str()];
+            extra.extend(["--metrics", m.as_str()]);
+        }
+        if let Some(w) = &workers {
+            extra.extend(["--workers", w.as_str()]);
         }
         let d = Daemon::start_with(&lab.host, &bin, &lab._dir.0, "host", &extra)?;
         lab.host_daemon = Some(d);
