@@ -122,7 +122,8 @@ daemon_start() {
   mkdir -p "/run/rbond/$ID"
   # `ip netns exec` execs the command, so $! is the daemon itself (not through a function:
   # that would fork a subshell).
-  ip netns exec "$ns" "$BIN" --socket "$sock" daemon --run-dir "/run/rbond/$ID/$role" >"$WORK/$role.log" 2>&1 &
+  # shellcheck disable=SC2086
+  ip netns exec "$ns" "$BIN" --socket "$sock" daemon --run-dir "/run/rbond/$ID/$role" ${DAEMON_ARGS:-} >"$WORK/$role.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
@@ -339,6 +340,20 @@ for m in $MODES; do
     topo_del
   done
 done
+if [ $SMOKE = 0 ]; then
+  # The same bond on the event loop alone (the daemon of before issue 17's workers), and the
+  # default workers without the busy poll: what each part of the rework gives, same run.
+  log "rbond active-backup, switch: bridge, --workers 1"
+  topo_new 2; topo_bridge $(swports); pair_new
+  DAEMON_ARGS="--workers 1" host_bond active-backup
+  if reach 10; then iperf_server; iperf4 bond.ab1.bridge $STREAMS; CL=$B pings lat.pair1; pings lat.bond1; else rec bond.ab1.bridge.tx1 ERR; fi
+  daemon_stop "$HPID"; topo_del
+  log "rbond active-backup, switch: bridge, --busy-poll 0 (round trips only)"
+  topo_new 2; topo_bridge $(swports); pair_new
+  DAEMON_ARGS="--busy-poll 0" host_bond active-backup
+  if reach 10; then CL=$B pings lat.pair0; pings lat.bond0; else rec lat.bond0.p50 ERR; fi
+  daemon_stop "$HPID"; topo_del
+fi
 
 # ---------------------------------------------------------------- (3) Open vSwitch
 log "OVS netdev active-backup on the host, switch: bridge"
@@ -383,10 +398,14 @@ done
 # ---------------------------------------------------------------- (5) failover
 # `rbond lab` pulls each cable in turn at the switch end (the host end loses carrier) while a
 # 1 ms UDP echo probe runs; both pulls take the active slave in active-backup.
-fo_modes="active-backup balance-xor"; [ $SMOKE = 1 ] && fo_modes=active-backup
-for m in $fo_modes; do
-  log "failover: rbond lab --mode $m --duration $LAB_SECS (netlink carrier events + miimon 100)"
-  "$BIN" lab --mode $m --slaves 2 --miimon 100 --duration "$LAB_SECS" >"$WORK/lab-$m.txt" 2>&1 &
+fo_runs="active-backup:ev balance-xor:ev active-backup:poll"; [ $SMOKE = 1 ] && fo_runs=active-backup:ev
+for run in $fo_runs; do
+  m=${run%%:*}; how=${run##*:}
+  flag=; key="fo.$(short $m)"
+  [ $how = poll ] && { flag=--no-link-events; key="fo.$(short $m).poll"; }
+  log "failover: rbond lab --mode $m --duration $LAB_SECS $flag (miimon 100)"
+  # shellcheck disable=SC2086
+  "$BIN" lab --mode $m --slaves 2 --miimon 100 --duration "$LAB_SECS" $flag >"$WORK/lab-$m-$how.txt" 2>&1 &
   LPID=$!; PIDS+=("$LPID")
   if wait "$LPID"; then
     r=$($PY -c '
@@ -400,15 +419,15 @@ for l in open(sys.argv[1]):
         lost = max(lost or 0, int(c[5])); gap = max(gap or 0.0, float(c[8]))
     if report and len(c) >= 10 and c[:3] == ["all", "cables", "in"]:
         clean = float(c[9])
-print("ERR ERR ERR" if lost is None or clean is None else "%d %.1f %.1f" % (lost, gap, clean))' "$WORK/lab-$m.txt")
+print("ERR ERR ERR" if lost is None or clean is None else "%d %.1f %.1f" % (lost, gap, clean))' "$WORK/lab-$m-$how.txt")
     read -r lost gap clean <<<"$r"
-    rec "fo.$(short $m).lost" "$lost"; rec "fo.$(short $m).gap" "$gap"; rec "fo.$(short $m).gap_clean" "$clean"
+    rec "$key.lost" "$lost"; rec "$key.gap" "$gap"; rec "$key.gap_clean" "$clean"
   else
-    echo "bench-suite: rbond lab failed:" >&2; tail -5 "$WORK/lab-$m.txt" >&2
-    rec "fo.$(short $m).lost" ERR
+    echo "bench-suite: rbond lab failed:" >&2; tail -5 "$WORK/lab-$m-$how.txt" >&2
+    rec "$key.lost" ERR
   fi
 done
-rec note.fo "the daemon has no switch to turn netlink events off: only the event path (with miimon 100 running) is measured"
+rec note.fo "failover: with netlink carrier events (the default), and with --no-link-events (the miimon 100 poll alone, as the kernel)"
 
 # ---------------------------------------------------------------- (7) cost at rest
 log "idle: 1 bond x 4 slaves, ${IDLE_SECS} s"
@@ -467,8 +486,8 @@ for d, dn in dirs:
     thr("1 baseline", "veth between namespaces, " + dn, "base.veth." + d)
 for d, dn in dirs:
     thr("1 baseline", "veth into Linux bridge, " + dn, "base.br." + d)
-names = {"ab": "active-backup", "rr": "balance-rr", "xor": "balance-xor l3+4", "ad": "802.3ad l3+4"}
-for m in ["ab", "rr", "xor", "ad"]:
+names = {"ab": "active-backup", "ab1": "active-backup --workers 1", "rr": "balance-rr", "xor": "balance-xor l3+4", "ad": "802.3ad l3+4"}
+for m in ["ab", "ab1", "rr", "xor", "ad"]:
     for sw, swn in [("bridge", "Linux bridge"), ("rbond", "rbond bond")]:
         for d, dn in dirs:
             tgt = 0.9 if d.endswith("1") else 0.8
@@ -515,6 +534,9 @@ for m in ["ab", "xor"]:
     rows.append(("5 failover", names[m] + ": active cable pulled, longest gap", "%.1f" % gap, "ms", "", "<= 2", verdict(gap, 2, False)))
     if num("fo.%s.gap_clean" % m) is not None:
         rows.append(("5 failover", names[m] + ": longest gap before any pull (the machine's own noise)", "%.1f" % num("fo.%s.gap_clean" % m), "ms", "", "", ""))
+    if num("fo.%s.poll.lost" % m) is not None:
+        rows.append(("5 failover", names[m] + ": same with --no-link-events (miimon 100 poll), lost probes", "%d" % num("fo.%s.poll.lost" % m), "of 1 ms probes", "", "", ""))
+        rows.append(("5 failover", names[m] + ": same with --no-link-events, longest gap", "%.1f" % num("fo.%s.poll.gap" % m), "ms", "", "", ""))
 if num("lat.direct.p50") is not None:
     for p, t in [("p50", 20), ("p99", 100)]:
         rows.append(("6 latency", "round trip %s, veth into bridge (direct)" % p, "%.0f" % num("lat.direct." + p), "us", "", "", ""))
@@ -525,6 +547,10 @@ if num("lat.direct.p50") is not None:
             base = num("lat.pair." + p) if num("lat.pair." + p) is not None else num("lat.direct." + p)
             add = b - base
             rows.append(("6 latency", "round trip %s, through bond0 (active-backup)" % p, "%.0f" % b, "us", "+%.0f us added" % add, "added <= %d" % t, verdict(add, t, False)))
+        for sfx, what in [("1", "--workers 1"), ("0", "--busy-poll 0")]:
+            b, base = num("lat.bond%s.%s" % (sfx, p)), num("lat.pair%s.%s" % (sfx, p))
+            if b is not None and base is not None:
+                rows.append(("6 latency", "round trip %s, through bond0, %s" % (p, what), "%.0f" % b, "us", "+%.0f us added (alongside: %.0f)" % (b - base, base), "", ""))
 for d, dn in dirs[:2]:
     k = "bond.ab.bridge." + d
     if num(k + ".cpu") is not None:

@@ -41,6 +41,10 @@ pub enum Cmd {
         #[arg(long, value_name = "USECS", default_value_t = crate::daemon::DEFAULT_BUSY_POLL_US,
               value_parser = clap::value_parser!(u32).range(0..=10_000))]
         busy_poll: u32,
+        /// Ignore the slaves' netlink carrier events and read their links every miimon only,
+        /// as the kernel's MII monitor does (for comparison: events fail over sooner).
+        #[arg(long)]
+        no_link_events: bool,
     },
     /// Create a bond: `rbond add bond0 mode active-backup miimon 100`.
     Add {
@@ -121,6 +125,9 @@ pub enum Cmd {
         /// Draw per-slave throughput and probe loss over time, pulls and failovers marked (SVG).
         #[arg(long, value_name = "FILE.svg")]
         plot: Option<PathBuf>,
+        /// Run the host daemon with --no-link-events: failover from the miimon poll alone.
+        #[arg(long)]
+        no_link_events: bool,
     },
     /// Bring bonds up from ifcfg files (like ifup / service network start).
     Up(crate::ifup::UpArgs),
@@ -213,7 +220,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     let sock = ctl::socket_path(cli.socket.as_deref());
     let call = |r: Request| -> Result<i32> { finish(ctl::call(&sock, &r)?) };
     match cli.cmd {
-        Cmd::Daemon { run_dir, metrics, workers, busy_poll } => {
+        Cmd::Daemon { run_dir, metrics, workers, busy_poll, no_link_events } => {
             crate::daemon::obs::init_tracing();
             if let Some(addr) = metrics {
                 let bound = crate::daemon::metrics::spawn(addr, sock.clone())
@@ -221,7 +228,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 eprintln!("rbond: metrics on http://{bound}/metrics");
             }
             let workers = workers.map_or_else(crate::daemon::default_workers, usize::from);
-            let opts = crate::daemon::DaemonOpts { workers, busy_poll_us: busy_poll };
+            let opts = crate::daemon::DaemonOpts { workers, busy_poll_us: busy_poll, link_events: !no_link_events };
             crate::daemon::run(&sock, &run_dir.unwrap_or_else(ctl::default_run_dir), opts)?;
             Ok(0)
         }
@@ -251,8 +258,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             print_options();
             Ok(0)
         }
-        Cmd::Lab { mode, slaves, miimon, duration, switch, lacp_rate, bench, plot } => {
-            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration, switch, lacp_rate, bench, plot }).map(|_| 0)
+        Cmd::Lab { mode, slaves, miimon, duration, switch, lacp_rate, bench, plot, no_link_events } => {
+            let link_events = !no_link_events;
+            crate::lab::run(crate::lab::LabArgs { mode, slaves, miimon, duration, switch, lacp_rate, bench, plot, link_events }).map(|_| 0)
         }
         Cmd::Up(a) => crate::ifup::up(&sock, &a),
         Cmd::Down(a) => crate::ifup::down(&sock, &a),

@@ -37,6 +37,8 @@ pub struct DaemonOpts {
     /// Data-path threads per bond, the event loop's own included (1: it alone).
     pub workers: usize,
     pub busy_poll_us: u32,
+    /// Slaves' carrier changes from netlink events (else only from the miimon poll).
+    pub link_events: bool,
 }
 
 /// `--workers` default: one per CPU this process may run on.
@@ -197,7 +199,8 @@ impl Daemon {
                         b.renamed(id, &info.name);
                         match info.master {
                             Some(master) => release_to_master(b, id, master, now),
-                            None => b.link_seen(id, &info, now),
+                            None if self.dp.link_events => b.link_seen(id, &info, now),
+                            None => {}
                         }
                     }
                     b.run_actions();
@@ -365,7 +368,10 @@ pub fn run(socket: &Path, run_dir: &Path, opts: DaemonOpts) -> Result<()> {
             .bonds
             .values()
             .filter(|b| b.core.opts().miimon > 0)
-            .map(|b| if b.core.opts().use_carrier { (b.core.opts().miimon as u64).max(LINK_POLL_MS) } else { b.core.opts().miimon as u64 })
+            .map(|b| {
+                let miimon = b.core.opts().miimon as u64;
+                if b.core.opts().use_carrier && d.dp.link_events { miimon.max(LINK_POLL_MS) } else { miimon }
+            })
             .min();
         if let Some(iv) = poll_iv {
             if d.next_poll <= now {

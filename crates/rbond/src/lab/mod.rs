@@ -45,13 +45,15 @@ pub struct LabArgs {
     pub lacp_rate: String,
     /// 802.3ad: instead of the pull-a-cable run, measure LACP timings (`bench`).
     pub bench: bool,
+    /// false: the host daemon ignores carrier events (`--no-link-events`), miimon alone.
+    pub link_events: bool,
     /// Draw the run (per-slave throughput, probe loss, pulls and failovers) as SVG here.
     pub plot: Option<PathBuf>,
 }
 
 impl Default for LabArgs {
     fn default() -> Self {
-        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into(), bench: false, plot: None }
+        LabArgs { mode: "active-backup".into(), slaves: 2, miimon: 100, duration: 10, switch: "rbond".into(), lacp_rate: "slow".into(), bench: false, plot: None, link_events: true }
     }
 }
 
@@ -75,6 +77,8 @@ pub struct LabConfig {
     pub host_metrics: Option<std::net::SocketAddr>,
     /// `--workers` of the host daemon (None: its default, one per CPU).
     pub host_workers: Option<u16>,
+    /// false: the host daemon runs with `--no-link-events`.
+    pub host_link_events: bool,
 }
 
 /// The switch-side implementation of the port-channel.
@@ -102,6 +106,7 @@ impl LabConfig {
             switch_options: Vec::new(),
             host_metrics: None,
             host_workers: None,
+            host_link_events: true,
         }
     }
 
@@ -259,6 +264,9 @@ impl Lab {
         }
         if let Some(w) = &workers {
             extra.extend(["--workers", w.as_str()]);
+        }
+        if !lab.config.host_link_events {
+            extra.push("--no-link-events");
         }
         let d = Daemon::start_with(&lab.host, &bin, &lab._dir.0, "host", &extra)?;
         lab.host_daemon = Some(d);
@@ -575,6 +583,7 @@ pub fn run(args: LabArgs) -> Result<()> {
     // tlb and alb balance per peer: give them several clients behind the switch.
     let n_clients = if mode.is_tlb() { clients::LAB_CLIENTS } else { 0 };
     let mut config = LabConfig::new(mode, bin).slaves(args.slaves).miimon(args.miimon).clients(n_clients);
+    config.host_link_events = args.link_events;
     let fast = match args.lacp_rate.as_str() {
         "slow" | "0" => false,
         "fast" | "1" => true,
