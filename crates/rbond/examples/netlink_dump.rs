@@ -153,7 +153,7 @@ mod hand {
         unsafe {
             libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), std::mem::size_of_val(&tv) as u32)
         };
-        let mut req = vec![0u8; 32];
+        let mut req = [0u8; 32];
         req[0..4].copy_from_slice(&32u32.to_ne_bytes());
         req[4..6].copy_from_slice(&RTM_GETLINK.to_ne_bytes());
         let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
