@@ -318,7 +318,9 @@ impl Worker {
             for s in &self.socks {
                 fds.push(libc::pollfd { fd: s.sock.fd(), events: libc::POLLIN, revents: 0 });
             }
-            let timeout = if busy_until.is_some_and(|t| Instant::now() < t) { 0 } else { 500 };
+            // Idle, a worker sleeps until a frame comes or the event loop wakes it (a new
+            // plan, stop): no timer, so no CPU at all.
+            let timeout = if busy_until.is_some_and(|t| Instant::now() < t) { 0 } else { -1 };
             // SAFETY: fds is a valid array of pollfd for its length.
             unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, timeout) };
             if fds[0].revents & libc::POLLIN != 0 {
