@@ -36,8 +36,8 @@ pub enum Cmd {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
         workers: Option<u16>,
         /// After traffic, keep polling the data path for this many microseconds before
-        /// sleeping (cuts the wake-up from the round trip; nothing is spent while idle).
-        /// 0: always sleep.
+        /// sleeping (nothing is spent while idle). Off by default: on a machine without
+        /// spare cores the spinning thread delays the application it answers (BENCHMARKS.md).
         #[arg(long, value_name = "USECS", default_value_t = crate::daemon::DEFAULT_BUSY_POLL_US,
               value_parser = clap::value_parser!(u32).range(0..=10_000))]
         busy_poll: u32,

@@ -25,11 +25,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// `--busy-poll` default (µs): the kernel's suggested net.core.busy_poll value
-/// (Documentation/networking/napi.rst, "busy polling"): long enough to catch the answer to a
-/// frame just sent (a round trip through veth and a bridge takes 10–30 µs here), short enough
-/// that a 1 kHz ping costs a few percent of one core.
-pub const DEFAULT_BUSY_POLL_US: u32 = 50;
+/// `--busy-poll` default (µs): off. Measured on this 2-vCPU machine (BENCHMARKS.md, the
+/// suite's latency rows), polling 50 µs after traffic made round trips worse, not better
+/// (+79 µs p50 and +1.5 ms p99 added, against +17 µs and +65 µs without): the spinning thread
+/// holds the CPU the woken application needs, while an idle vCPU wakes quickly anyway
+/// (haltpoll). It stays an option for machines with cores to spare.
+pub const DEFAULT_BUSY_POLL_US: u32 = 0;
 
 /// How the daemon runs its data path (`rbond daemon --workers N --busy-poll USECS`).
 #[derive(Clone, Copy, Debug)]
