@@ -182,3 +182,34 @@ fn rbond_lab_cleans_up_on_ctrl_c() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(namespaces_of(pid).is_empty(), "left behind: {:?}", namespaces_of(pid));
 }
+
+/// `rbond daemon --no-link-events`: the slaves' carrier comes from the miimon poll alone, as
+/// in the kernel's MII monitor (the suite's comparison row). A pull must still fail over, within
+/// a few poll intervals, and traffic must go on.
+#[test]
+fn without_link_events_the_miimon_poll_fails_over() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut cfg = config(Mode::ActiveBackup).miimon(100);
+    cfg.host_link_events = false;
+    let lab = build(cfg);
+    let first = lab.active_slave().unwrap().expect("an active slave before the test");
+    let k_first: usize = lab.slaves().iter().position(|s| *s == first).unwrap();
+    let other = lab.slaves()[1 - k_first].clone();
+    let ms = Duration::from_millis;
+    let handle = lab.start_probe(ProbeConfig::new(ms(3000)), None).unwrap();
+    std::thread::sleep(ms(1000));
+    lab.pull(k_first).unwrap();
+    let s = wait_status(&lab, "the failover from the poll", ms(1000), |s| {
+        status_field(s, "Currently Active Slave").as_deref() == Some(other.as_str())
+    });
+    println!("status with {first}'s cable pulled:\n{s}");
+    let r = handle.wait().unwrap();
+    let sum = r.summary();
+    println!("{sum:?}");
+    assert!(sum.loss_percent() <= MAX_LOSS_PERCENT, "loss {:.1} % without link events: {sum:?}", sum.loss_percent());
+    assert!(sum.longest_gap <= MAX_GAP, "longest gap {:?} without link events: {sum:?}", sum.longest_gap);
+    lab.plug(k_first).unwrap();
+    teardown(lab);
+}
