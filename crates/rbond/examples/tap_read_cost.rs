@@ -11,46 +11,18 @@
 //! (RUSAGE_THREAD), median over rounds.
 //!
 //! Run as root: `cargo run --release -p rbond --example tap_read_cost [SECS] [ROUNDS]`.
-//! The namespace (`rbt<pid>trc`) is removed at the end, on panic too.
+//! Its namespace (from `rbond::lab::netns`) is removed at the end, on failure too.
 
 use std::os::fd::AsRawFd;
-use std::process::Command;
 
 use io_uring::{opcode, types, IoUring};
+use rbond::lab::netns::{unique_id, Netns};
 use rbond::sys::tap::Tap;
 
 const BATCH: usize = 64;
 const BUF: usize = 2048;
 /// Frames queued per round (the TAP's queue is made longer than this).
 const BURST: usize = 8000;
-
-struct Ns(String);
-
-impl Ns {
-    fn new() -> Ns {
-        let ns = Ns(format!("rbt{}trc", std::process::id()));
-        ip(&["netns", "add", &ns.0]);
-        ns
-    }
-
-    fn enter(&self) {
-        let f = std::fs::File::open(format!("/run/netns/{}", self.0)).expect("open netns");
-        // SAFETY: plain syscall on a valid fd; only this thread changes namespace.
-        let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let st = Command::new("ip").args(args).status().expect("run ip");
-    assert!(st.success(), "ip {args:?} failed");
-}
 
 /// CPU time of the calling thread, in ns.
 fn thread_cpu_ns() -> u64 {
@@ -103,26 +75,29 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rounds: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);
-    let ns = Ns::new();
-    ns.enter();
-    ip(&["link", "set", "lo", "up"]);
-    let tap = Tap::create("rbtx0").expect("create the TAP");
-    ip(&["link", "set", "rbtx0", "txqueuelen", "10000", "up"]);
-    ip(&["addr", "add", "198.18.0.1/24", "dev", "rbtx0"]);
-    ip(&["neigh", "add", "198.18.0.2", "lladdr", "02:00:00:00:00:02", "dev", "rbtx0", "nud", "permanent"]);
-    let sock = std::net::UdpSocket::bind("198.18.0.1:0").unwrap();
-    sock.connect("198.18.0.2:9").unwrap();
-    sock.set_nonblocking(true).unwrap();
+/// The measurement, on a thread inside the namespace: CPU ns per frame per round, per method.
+fn measure(rounds: usize) -> anyhow::Result<Vec<Vec<f64>>> {
+    let tap = Tap::create("rbtx0")?;
+    // This thread is in the namespace, and so is every command it starts.
+    for args in [
+        &["link", "set", "lo", "up"][..],
+        &["link", "set", "rbtx0", "txqueuelen", "10000", "up"],
+        &["addr", "add", "198.18.0.1/24", "dev", "rbtx0"],
+        &["neigh", "add", "198.18.0.2", "lladdr", "02:00:00:00:00:02", "dev", "rbtx0", "nud", "permanent"],
+    ] {
+        let st = std::process::Command::new("ip").args(args).status()?;
+        anyhow::ensure!(st.success(), "ip {args:?} failed");
+    }
+    let sock = std::net::UdpSocket::bind("198.18.0.1:0")?;
+    sock.connect("198.18.0.2:9")?;
+    sock.set_nonblocking(true)?;
     let big: libc::c_int = 64 << 20;
     // SAFETY: setsockopt with a live int of the stated size.
     unsafe {
         libc::setsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, (&big as *const libc::c_int).cast(), 4)
     };
     let payload = [0u8; 64];
-    let mut ring = IoUring::new(2 * BATCH as u32).expect("io_uring (kernel.io_uring_disabled?)");
+    let mut ring = IoUring::new(2 * BATCH as u32)?;
     let mut bufs = vec![0u8; BATCH * BUF];
     let mut cost = vec![Vec::new(), Vec::new()];
     for _ in 0..rounds {
@@ -132,15 +107,24 @@ fn main() {
                 let _ = sock.send(&payload);
             }
             let (frames, ns) = if m == 0 { drain_read(&tap, &mut bufs[..BUF]) } else { drain_uring(&tap, &mut ring, &mut bufs) };
-            assert!(frames >= BURST as u64 / 10, "only {frames} of {BURST} frames queued");
+            anyhow::ensure!(frames >= BURST as u64 / 10, "only {frames} of {BURST} frames queued");
             c.push(ns as f64 / frames as f64);
         }
     }
+    Ok(cost)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let rounds: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);
+    // Removed on drop, also when the measurement fails.
+    let ns = Netns::new(&unique_id(), "trc")?;
+    let cost = ns.spawn_thread(move || measure(rounds)).join().map_err(|_| anyhow::anyhow!("the measuring thread panicked"))??;
+    drop(ns);
     println!("TAP reads of 106-byte frames, {BURST} queued then drained, {rounds} rounds, CPU ns per frame:");
     for (m, name) in ["read(2) per frame", "io_uring, 64 reads per enter"].iter().enumerate() {
         let mut v = cost[m].clone();
         println!("{:<30} median {:>6.0}  best {:>6.0}", name, median(&mut v), v[0]);
     }
-    drop(tap);
-    drop(ns);
+    Ok(())
 }
