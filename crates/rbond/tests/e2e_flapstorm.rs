@@ -81,15 +81,33 @@ fn ip_batch(lab: &Lab, script: &str) {
 /// Probes in short bursts until one comes back (nearly) whole; false after `timeout`.
 /// 802.3ad: every slave's actor state has Collecting and Distributing (0x30), as the JSON
 /// status reports it.
+/// Both ends of every cable distribute (the host's bond0 and the switch's po0), and have for
+/// the last second with no link failure counted meanwhile: the storm's aftermath (netlink
+/// events still queued, LACP moving a port through its states) is over.
 fn all_distributing(lab: &Lab, timeout: Duration) -> bool {
+    let ports_ok = |v: &serde_json::Value| {
+        let slaves = v["slaves"].as_array().cloned().unwrap_or_default();
+        !slaves.is_empty() && slaves.iter().all(|s| s["ad"]["actor"]["port_state"].as_u64().is_some_and(|st| st & 0x30 == 0x30))
+    };
+    let failures = |v: &serde_json::Value| -> u64 {
+        v["slaves"].as_array().into_iter().flatten().filter_map(|s| s["link_failure_count"].as_u64()).sum()
+    };
     let end = Instant::now() + timeout;
+    let mut quiet_since: Option<(Instant, u64)> = None;
     while Instant::now() < end {
-        if let Ok(v) = lab.status_json() {
-            let slaves = v["slaves"].as_array().cloned().unwrap_or_default();
-            let ok = !slaves.is_empty()
-                && slaves.iter().all(|s| s["ad"]["actor"]["port_state"].as_u64().is_some_and(|st| st & 0x30 == 0x30));
-            if ok {
-                return true;
+        if let (Ok(h), Ok(w)) = (lab.status_json(), lab.switch_status_json()) {
+            if ports_ok(&h) && ports_ok(&w) {
+                let f = failures(&h) + failures(&w);
+                match quiet_since {
+                    Some((t, f0)) if f0 == f => {
+                        if t.elapsed() >= Duration::from_secs(1) {
+                            return true;
+                        }
+                    }
+                    _ => quiet_since = Some((Instant::now(), f)),
+                }
+            } else {
+                quiet_since = None;
             }
         }
         std::thread::sleep(Duration::from_millis(50));
