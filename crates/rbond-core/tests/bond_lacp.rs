@@ -2,15 +2,11 @@
 //! virtual clock: slave flags (bond_main.c: bond_should_deliver_exact_match), carrier and min_links (IEEE 802.1AX-2020 6.4.14-6.4.17; bond_3ad.c: ad_agg_selection_logic), status and JSON (bond_procfs.c),
 //! option changes reaching the engine, and rbond's lacp_fallback.
 
-use rbond_core::bond::{Action, Bond};
-use rbond_core::{Duplex, LinkObservation, MacAddr, SlaveId};
+mod support;
 
-fn up(speed: u32) -> LinkObservation {
-    LinkObservation { admin_up: true, carrier: true, speed_mbps: Some(speed), duplex: Duplex::Full }
-}
-fn down() -> LinkObservation {
-    LinkObservation { admin_up: true, carrier: false, speed_mbps: None, duplex: Duplex::Unknown }
-}
+use rbond_core::bond::Bond;
+use rbond_core::{MacAddr, SlaveId};
+use support::{down, up, Net};
 
 /// A bond in 802.3ad with `opts`, slaves with ids base.. named prefix0.., up at 1000 Mb/s.
 fn ad_bond(name: &str, mac_last: u8, base: u32, prefix: &str, n: usize, opts: &[(&str, &str)]) -> Bond {
@@ -25,80 +21,6 @@ fn ad_bond(name: &str, mac_last: u8, base: u32, prefix: &str, n: usize, opts: &[
     }
     b.set_admin_up(true, 0);
     b
-}
-
-/// Cables between slave ids of `l` and `r`; a cut cable carries nothing.
-struct Net {
-    l: Bond,
-    r: Bond,
-    cables: Vec<(u32, u32)>,
-    now: u64,
-    /// LACPDUs the left bond sent, per slave id.
-    left_sent: Vec<u32>,
-    /// Right-side slave ids whose frames towards the left are dropped (a one-way fault with
-    /// the carrier up).
-    mute_right: Vec<u32>,
-    logs: Vec<String>,
-}
-
-impl Net {
-    fn new(l: Bond, r: Bond, cables: &[(u32, u32)]) -> Net {
-        Net { l, r, cables: cables.to_vec(), now: 0, left_sent: Vec::new(), mute_right: Vec::new(), logs: Vec::new() }
-    }
-    fn shuttle(&mut self) {
-        loop {
-            let mut moved = false;
-            while let Some(a) = self.l.poll_action() {
-                match a {
-                    Action::SendFrame { slave, frame } => {
-                        self.left_sent.push(slave.0);
-                        if let Some(&(_, r)) = self.cables.iter().find(|c| c.0 == slave.0) {
-                            self.r.rx(SlaveId(r), &mut frame.clone(), self.now);
-                            moved = true;
-                        }
-                    }
-                    Action::Log { slave, msg, .. } => self.logs.push(format!("{}: {msg}", slave.unwrap_or_default())),
-                    _ => {}
-                }
-            }
-            while let Some(a) = self.r.poll_action() {
-                if let Action::SendFrame { slave, frame } = a {
-                    if self.mute_right.contains(&slave.0) {
-                        continue;
-                    }
-                    if let Some(&(l, _)) = self.cables.iter().find(|c| c.1 == slave.0) {
-                        self.l.rx(SlaveId(l), &mut frame.clone(), self.now);
-                        moved = true;
-                    }
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
-    fn run(&mut self, ms: u64) {
-        let end = self.now + ms;
-        while self.now < end {
-            self.now += 10;
-            self.l.tick(self.now);
-            self.r.tick(self.now);
-            self.shuttle();
-        }
-    }
-    /// Pull cable `i` (both ends lose carrier).
-    fn pull(&mut self, i: usize) {
-        let (a, b) = self.cables.remove(i);
-        self.l.link_observed(SlaveId(a), down(), self.now);
-        self.r.link_observed(SlaveId(b), down(), self.now);
-        self.shuttle();
-    }
-    fn plug(&mut self, a: u32, b: u32) {
-        self.cables.push((a, b));
-        self.l.link_observed(SlaveId(a), up(1000), self.now);
-        self.r.link_observed(SlaveId(b), up(1000), self.now);
-        self.shuttle();
-    }
 }
 
 fn pair(n: usize, opts: &[(&str, &str)]) -> Net {

@@ -3,9 +3,12 @@
 //! Frames are built by hand here, byte by byte, so the tests do not depend on the parser
 //! they exercise.
 
-use rbond_core::bond::{Action, Bond, RxDecision, TxDecision};
+use rbond_core::bond::{Bond, RxDecision, TxDecision};
 use rbond_core::hash::xmit_hash;
-use rbond_core::{Duplex, LinkObservation, MacAddr, Mode, SlaveId, XmitHashPolicy};
+use rbond_core::{MacAddr, Mode, SlaveId, XmitHashPolicy};
+
+mod support;
+use support::{down, up, Net};
 
 // ---- frames -----------------------------------------------------------------------------------
 
@@ -67,13 +70,6 @@ fn lacpdu(src: [u8; 6]) -> Vec<u8> {
 const PEER: &str = "02:00:5e:ee:00:01";
 
 // ---- bond setup -------------------------------------------------------------------------------
-
-fn up(speed: u32) -> LinkObservation {
-    LinkObservation { admin_up: true, carrier: true, speed_mbps: Some(speed), duplex: Duplex::Full }
-}
-fn down() -> LinkObservation {
-    LinkObservation { admin_up: true, carrier: false, speed_mbps: None, duplex: Duplex::Unknown }
-}
 
 fn slave_mac(i: usize) -> MacAddr {
     MacAddr([0x02, 0x00, 0x5e, 0x00, 0x02, i as u8 + 1])
@@ -359,55 +355,6 @@ fn broadcast_copies_to_all_usable_slaves() {
 
 // ---- 802.3ad ----------------------------------------------------------------------------------
 
-/// Two core bonds back to back: slave `a` of `left` is cabled to slave `b` of `right` for each
-/// `(a, b)` in `cables`; frames the bonds send cross the cable at once (links of a pulled
-/// cable are down on both sides, so nothing is sent on them). A virtual clock steps 10 ms.
-struct BackToBack {
-    left: Bond,
-    right: Bond,
-    cables: Vec<(u32, u32)>,
-    now: u64,
-}
-
-impl BackToBack {
-    fn new(left: Bond, right: Bond, cables: &[(u32, u32)]) -> Self {
-        BackToBack { left, right, cables: cables.to_vec(), now: 0 }
-    }
-    fn shuttle(&mut self) {
-        loop {
-            let mut moved = false;
-            while let Some(a) = self.left.poll_action() {
-                if let Action::SendFrame { slave, frame } = a {
-                    if let Some(&(_, r)) = self.cables.iter().find(|c| c.0 == slave.0) {
-                        self.right.rx(SlaveId(r), &mut frame.clone(), self.now);
-                        moved = true;
-                    }
-                }
-            }
-            while let Some(a) = self.right.poll_action() {
-                if let Action::SendFrame { slave, frame } = a {
-                    if let Some(&(l, _)) = self.cables.iter().find(|c| c.1 == slave.0) {
-                        self.left.rx(SlaveId(l), &mut frame.clone(), self.now);
-                        moved = true;
-                    }
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
-    fn run(&mut self, ms: u64) {
-        let end = self.now + ms;
-        while self.now < end {
-            self.now += 10;
-            self.left.tick(self.now);
-            self.right.tick(self.now);
-            self.shuttle();
-        }
-    }
-}
-
 fn partner(n: usize) -> Bond {
     let mut b = Bond::new("po0", MacAddr([0x02, 0x00, 0x5e, 0xc0, 0, 2]), "6.1.0-25-amd64");
     for (k, v) in [("mode", "802.3ad"), ("lacp_rate", "fast")] {
@@ -430,9 +377,9 @@ fn ieee8023ad_distributes_only_over_enabled_ports() {
 
     // eth0 and eth2 are cabled to an LACP partner; eth1 is up but hears nobody, so it sits
     // alone in an individual aggregator that is not the active one.
-    let mut w = BackToBack::new(b, partner(2), &[(0, 100), (2, 101)]);
+    let mut w = Net::new(b, partner(2), &[(0, 100), (2, 101)]);
     w.run(6_000);
-    let b = &mut w.left;
+    let b = &mut w.l;
     assert_eq!(b.tx_positions(), &[0, 2]);
     let mut used = [false; 3];
     for f in flows(100) {
@@ -446,16 +393,16 @@ fn ieee8023ad_distributes_only_over_enabled_ports() {
     // An enabled port whose link dies leaves the array.
     set_down(b, "eth2", w.now);
     w.cables.retain(|c| c.0 != 2);
-    assert_eq!(w.left.tx_positions(), &[0]);
+    assert_eq!(w.l.tx_positions(), &[0]);
     // With the partnered aggregator gone too, the bond falls back (as the kernel) to the
     // remaining individual port.
     let now = w.now;
-    set_down(&mut w.left, "eth0", now);
+    set_down(&mut w.l, "eth0", now);
     w.cables.clear();
-    assert_eq!(w.left.tx_target(&flows(1)[0]), TxTarget::Slave(1));
-    set_down(&mut w.left, "eth1", now);
-    assert_eq!(w.left.tx_target(&flows(1)[0]), TxTarget::Drop);
-    assert!(!w.left.carrier());
+    assert_eq!(w.l.tx_target(&flows(1)[0]), TxTarget::Slave(1));
+    set_down(&mut w.l, "eth1", now);
+    assert_eq!(w.l.tx_target(&flows(1)[0]), TxTarget::Drop);
+    assert!(!w.l.carrier());
 }
 // ---- balance-tlb / balance-alb ----------------------------------------------------------------
 
@@ -538,9 +485,9 @@ fn balance_modes_deliver_on_every_slave() {
 fn ieee8023ad_lacpdus_go_to_lacp_and_disabled_ports_drop() {
     let b = bond(&[("mode", "802.3ad"), ("lacp_rate", "fast")], 2);
     // Only eth0 has a partner: it distributes; eth1 is not in the active aggregator.
-    let mut w = BackToBack::new(b, partner(1), &[(0, 100)]);
+    let mut w = Net::new(b, partner(1), &[(0, 100)]);
     w.run(6_000);
-    let b = &mut w.left;
+    let b = &mut w.l;
     assert_eq!(b.tx_positions(), &[0]);
     let pdu = lacpdu(mac(PEER));
     assert_eq!(b.rx_verdict(0, &pdu, w.now), RxVerdict::Lacp);

@@ -97,18 +97,6 @@ fn pulling_each_cable_in_turn_keeps_traffic_flowing() {
     teardown(lab);
 }
 
-/// Namespaces still present that the lab process `pid` created.
-fn namespaces_of(pid: u32) -> Vec<String> {
-    let out = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let prefix = format!("{}{pid}-", rbond::lab::netns::NS_PREFIX);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(&prefix))
-        .map(String::from)
-        .collect()
-}
-
 /// The main job as a user runs it: `rbond lab` with the defaults but a short probe. It prints
 /// the status before and after and the report, fails over, and leaves nothing behind.
 #[test]
@@ -118,17 +106,9 @@ fn rbond_lab_runs_the_seed_test_and_cleans_up() {
     }
     require_root();
     let _slot = Slot::take();
-    let child = std::process::Command::new(rbond_bin())
-        .args(["lab", "--duration", "5"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "rbond lab failed: {}", String::from_utf8_lossy(&out.stderr));
+    let run = run_lab(&["--duration", "5"]);
+    let (pid, stdout) = (run.pid, &run.stdout);
+    assert!(run.status.success(), "rbond lab failed: {}", run.stderr);
     for section in ["==== status before ====", "==== status with cable 0 pulled ====", "==== status with cable 1 pulled ====", "==== status after ====", "==== report ===="] {
         assert!(stdout.contains(section), "missing {section}");
     }

@@ -482,17 +482,9 @@ fn rbond_lab_8023ad_against_ovs_shows_the_aggregate_and_cleans_up() {
         return;
     }
     let _slot = Slot::take();
-    let child = std::process::Command::new(rbond_bin())
-        .args(["lab", "--mode", "802.3ad", "--switch", "ovs", "--lacp-rate", "fast", "--duration", "15"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "rbond lab failed: {}", String::from_utf8_lossy(&out.stderr));
+    let run = run_lab(&["--mode", "802.3ad", "--switch", "ovs", "--lacp-rate", "fast", "--duration", "15"]);
+    let (pid, stdout) = (run.pid, &run.stdout);
+    assert!(run.status.success(), "rbond lab failed: {}", run.stderr);
     let before = stdout.split("==== status before ====").nth(1).unwrap().split("==== switch port-channel status ====").next().unwrap();
     assert!(before.contains("Bonding Mode: IEEE 802.3ad Dynamic link aggregation"), "{before}");
     assert!(before.contains("\tNumber of ports: 2\n"), "every port in the aggregator: {before}");
@@ -504,8 +496,6 @@ fn rbond_lab_8023ad_against_ovs_shows_the_aggregate_and_cleans_up() {
     let cols: Vec<&str> = total.split_whitespace().collect();
     let (sent, lost): (u64, u64) = (cols[2].parse().unwrap(), cols[4].parse().unwrap());
     assert!(sent >= 10_000 && lost * 20 < sent, "{total}");
-    let out = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let prefix = format!("{}{pid}-", rbond::lab::netns::NS_PREFIX);
-    let left: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&prefix)).map(String::from).collect();
+    let left = namespaces_of(pid);
     assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -26,7 +26,7 @@
 mod common;
 use common::*;
 use rbond::lab::report::Phase;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 const MAX_PHASE_GAP_MS: f64 = 800.0;
@@ -43,18 +43,6 @@ fn ms(n: u64) -> Duration {
 }
 
 // ----- 1. `rbond lab --mode M --slaves 3` ---------------------------------------------------------
-
-/// Namespaces still present that the `rbond lab` process `pid` created.
-fn namespaces_of(pid: u32) -> Vec<String> {
-    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let prefix = format!("{}{pid}-", rbond::lab::netns::NS_PREFIX);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(&prefix))
-        .map(String::from)
-        .collect()
-}
 
 /// The body of a `==== title ====` section of the lab's output (up to the next section).
 fn section<'a>(out: &'a str, title: &str) -> Option<&'a str> {
@@ -129,18 +117,9 @@ fn counter_rows(table: &str) -> Vec<(String, u64, u64)> {
 fn lab_cli(mode: Mode, secs: u64) -> Vec<String> {
     let _slot = Slot::take();
     let t = Instant::now();
-    let child = Command::new(rbond_bin())
-        .args(["lab", "--mode", mode.name(), "--slaves", "3", "--duration", &secs.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let wall = t.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    println!("==== rbond lab --mode {} ({wall:.1?}) ====\n{stdout}\n{stderr}", mode.name());
+    let run = run_lab(&["--mode", mode.name(), "--slaves", "3", "--duration", &secs.to_string()]);
+    println!("(rbond lab --mode {} took {:.1?})", mode.name(), t.elapsed());
+    let LabRun { pid, status, stdout, stderr } = run;
     let mut bad = Vec::new();
     let mut check = |ok: bool, what: String| {
         if !ok {
@@ -149,8 +128,8 @@ fn lab_cli(mode: Mode, secs: u64) -> Vec<String> {
     };
     let left = namespaces_of(pid);
     check(left.is_empty(), format!("namespaces left behind: {left:?}"));
-    check(out.status.success(), format!("exit {}: {stderr}", out.status));
-    if !out.status.success() {
+    check(status.success(), format!("exit {status}: {stderr}"));
+    if !status.success() {
         return bad;
     }
 

@@ -130,14 +130,13 @@ impl PacketSocket {
     pub fn bind_fanout(ifindex: u32, group: u16) -> io::Result<Self> {
         let mut s = Self::open()?;
         // Until it is in the group, a bound socket gets a copy of every frame: a filter that
-        // takes nothing (classic BPF "ret #0") keeps those out, and goes once it has joined.
+        // takes nothing (classic BPF "ret #0"), set before bind, keeps its queue empty until
+        // it has joined; then it goes.
         let drop_all = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 }];
         let prog = libc::sock_fprog { len: 1, filter: drop_all.as_ptr() as *mut libc::sock_filter };
         setsockopt(s.fd(), libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)?;
         s.bind_to(ifindex)?;
         s.join_fanout(Some(group))?;
-        let mut scratch = [0u8; 64];
-        while s.recv(&mut scratch).is_ok() {}
         setsockopt(s.fd(), libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0 as &libc::c_int)?;
         Ok(s)
     }

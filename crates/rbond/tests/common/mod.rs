@@ -231,3 +231,45 @@ pub fn wait_ping(ns: &rbond::lab::netns::Netns, addr: &str, timeout: Duration) -
     }
     false
 }
+
+/// Namespaces still present that the `rbond lab` process `pid` created.
+pub fn namespaces_of(pid: u32) -> Vec<String> {
+    let out = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let prefix = format!("{}{pid}-", rbond::lab::netns::NS_PREFIX);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(&prefix))
+        .map(String::from)
+        .collect()
+}
+
+/// What a finished `rbond lab` printed, and its pid (to look for namespaces it left).
+pub struct LabRun {
+    pub pid: u32,
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `rbond lab <args>` to its end as a user would, output captured (and printed, for the
+/// test log).
+pub fn run_lab(args: &[&str]) -> LabRun {
+    let child = std::process::Command::new(rbond_bin())
+        .arg("lab")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let run = LabRun {
+        pid,
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    println!("==== rbond lab {} ====\n{}\n{}", args.join(" "), run.stdout, run.stderr);
+    run
+}
